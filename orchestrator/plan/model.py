@@ -1,0 +1,130 @@
+"""The compiled plan: the pipeline flattened into nodes keyed by path, ready to execute.
+
+A plan is computed once per run at submit (inputs filled, strategies resolved per step), stored
+with the run in Redis and cached by every worker process, so that nothing is re-derived per step.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NodeKind = Literal["pipeline", "stage", "group", "step", "rollback"]
+Gate = Literal["Success", "Failure", "All"]
+
+ROOT = "#pipeline"
+"""Key of the pipeline node (``#`` cannot appear in identifiers, so no stage collides with it)."""
+PIPELINE_ROLLBACK = "#rollback"
+"""Key of the container that PipelineRollback builds at run time."""
+DEFAULT_QUEUE = "orchestrator"
+
+CONTAINER_KINDS = frozenset({"pipeline", "stage", "group", "rollback"})
+
+
+class PlanNode(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    kind: NodeKind
+    identifier: str
+    name: str
+    parent: str | None = None
+    """The container this node runs in (for a stage: the pipeline)."""
+    stage: str | None = None
+    slots: list[list[str]] = Field(default_factory=list)
+    """Containers: children in execution order; the members of one slot start together (parallel)."""
+    rollback: str | None = None
+    """Stage or group: key of its rollbackSteps container, if it has one."""
+    gate: Gate = "Success"
+    condition: str | None = None
+    in_rollback: bool = False
+    strategies: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Effective action per error type (steps; for stages the stage level alone)."""
+    timeout: float | None = None
+    # steps
+    step_type: str | None = None
+    spec: dict[str, Any] | None = None
+    queue: str | None = None
+    # stages
+    stage_type: str | None = None
+    child_pipeline: str | None = None
+    child_inputs: dict[str, Any] | None = None
+    variables: dict[str, Any] = Field(default_factory=dict)
+    line: int | None = None
+
+    @property
+    def is_container(self) -> bool:
+        return self.kind in CONTAINER_KINDS
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    pipeline: str
+    name: str
+    variables: dict[str, Any] = Field(default_factory=dict)
+    timeout: float | None = None
+    nodes: dict[str, PlanNode]
+    children: dict[str, "Plan"] = Field(default_factory=dict)
+    """Compiled child pipelines (``type: Pipeline`` stages), by identifier."""
+    source: str | None = None
+
+    def node(self, key: str) -> PlanNode:
+        return self.nodes[key]
+
+    @cached_property
+    def order(self) -> list[str]:
+        """Every node key in execution order (rollback sections after what they roll back)."""
+        out: list[str] = []
+
+        def visit(key: str) -> None:
+            node = self.nodes[key]
+            if key != ROOT:
+                out.append(key)
+            for slot in node.slots:
+                for child in slot:
+                    visit(child)
+            if node.rollback:
+                visit(node.rollback)
+
+        visit(ROOT)
+        return out
+
+    @cached_property
+    def steps(self) -> list[str]:
+        return [k for k in self.order if self.nodes[k].kind == "step"]
+
+    def ancestors(self, key: str) -> list[str]:
+        """Containers from the node's parent up to the root."""
+        chain: list[str] = []
+        parent = self.nodes[key].parent
+        while parent is not None:
+            chain.append(parent)
+            parent = self.nodes[parent].parent
+        return chain
+
+    def descendants(self, key: str) -> list[str]:
+        out: list[str] = []
+        stack = [key]
+        while stack:
+            node = self.nodes[stack.pop()]
+            for slot in node.slots:
+                for child in slot:
+                    out.append(child)
+                    stack.append(child)
+        return out
+
+    def enclosing_group(self, key: str) -> str | None:
+        """Nearest step group around a step (not crossing a rollback section or the stage)."""
+        for parent in self.ancestors(key):
+            kind = self.nodes[parent].kind
+            if kind == "group":
+                return parent
+            if kind in ("stage", "rollback"):
+                return None
+        return None
+
+
+Plan.model_rebuild()

@@ -1,0 +1,1 @@
+"""Failure strategies: error types, the strategy model, resolution across levels, and actions."""

@@ -1,0 +1,1 @@
+"""Celery side: the app, its configuration, step tasks and step executors."""
