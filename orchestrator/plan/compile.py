@@ -68,7 +68,7 @@ def _input_default(text: str) -> Any:
 
 
 class _Compiler:
-    def __init__(self, pipeline: Pipeline, lines: dict[int, int] | None = None) -> None:
+    def __init__(self, pipeline: Pipeline, lines: dict[str, int] | None = None) -> None:
         self.pipeline = pipeline
         self.nodes: dict[str, PlanNode] = {}
         self.lines = lines or {}
@@ -90,8 +90,8 @@ class _Compiler:
         )
         return self.nodes
 
-    def _line(self, obj: Any) -> int | None:
-        return self.lines.get(id(obj))
+    def _line(self, key: str) -> int | None:
+        return self.lines.get(key)
 
     def _stage(self, stage: Stage) -> str:
         key = stage.identifier
@@ -109,7 +109,7 @@ class _Compiler:
             timeout=_seconds(stage.timeout),
             stage_type=stage.type,
             variables=_variables(stage.all_variables),
-            line=self._line(stage),
+            line=self._line(key),
         )
         if stage.type == "Pipeline":
             self.nodes[key] = PlanNode(
@@ -168,7 +168,7 @@ class _Compiler:
             gate=when.stage_status if when else "Success", condition=when.condition if when else None,
             in_rollback=in_rollback, timeout=_seconds(group.timeout),
             strategies={k.value: v for k, v in resolve(own).items()},
-            line=self._line(group),
+            line=self._line(key),
         )
         return key
 
@@ -188,7 +188,7 @@ class _Compiler:
             step_type=step.type or _template_type(step),
             spec=spec,
             queue=selectors[0] if selectors else DEFAULT_QUEUE,
-            line=self._line(step),
+            line=self._line(key),
         )
         return key
 
@@ -202,9 +202,13 @@ def compile_plan(
     pipeline: Pipeline,
     children: dict[str, Plan] | None = None,
     source: str | None = None,
-    lines: dict[int, int] | None = None,
+    lines: dict[str, int] | None = None,
 ) -> Plan:
-    """Compile a validated pipeline. ``children`` are compiled plans of chained pipelines."""
+    """Compile a validated pipeline.
+
+    ``children`` are compiled plans of chained pipelines (by identifier); ``lines`` maps node keys
+    to the YAML line that defines them, so run views can point back at the file.
+    """
     nodes = _Compiler(pipeline, lines).compile()
     return Plan(
         pipeline=pipeline.identifier,
