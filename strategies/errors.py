@@ -37,3 +37,42 @@ class StepError(Exception):
         self.error_type = ErrorType(error_type)
         self.message = message or self.error_type.value
         super().__init__(self.message)
+
+
+class _TypedStepError(StepError):
+    """A :class:`StepError` whose error type is fixed by its class: ``raise ConnectivityError("db down")``."""
+
+    error_type_default: ErrorType = ErrorType.UNKNOWN
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(self.error_type_default, message)
+
+
+class AuthenticationError(_TypedStepError):
+    """Credentials missing or rejected (HTTP 401)."""
+
+    error_type_default = ErrorType.AUTHENTICATION
+
+
+class AuthorizationError(_TypedStepError):
+    """Authenticated but not allowed (HTTP 403, ``PermissionError``)."""
+
+    error_type_default = ErrorType.AUTHORIZATION
+
+
+class ConnectivityError(_TypedStepError):
+    """A peer could not be reached (refused, unreachable, DNS failure)."""
+
+    error_type_default = ErrorType.CONNECTIVITY
+
+
+class VerificationError(_TypedStepError):
+    """A verification (health check, smoke test, metric analysis) did not pass."""
+
+    error_type_default = ErrorType.VERIFICATION
+
+
+class PolicyEvaluationError(_TypedStepError):
+    """A policy check denied the step (error type ``PolicyEvaluationFailure``)."""
+
+    error_type_default = ErrorType.POLICY_EVALUATION_FAILURE
