@@ -1,0 +1,48 @@
+"""Python step functions used by the behaviour tests (importable by every worker)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from strategies.errors import StepError
+
+
+def ok(value: Any = "ok") -> dict[str, Any]:
+    return {"value": value}
+
+
+def echo(**kwargs: Any) -> dict[str, Any]:
+    return kwargs
+
+
+def fail(error_type: str = "Unknown", message: str = "failed on purpose") -> None:
+    raise StepError(error_type, message)
+
+
+def boom() -> None:
+    raise RuntimeError("unexpected")
+
+
+def sleep(seconds: float = 1.0) -> dict[str, Any]:
+    time.sleep(float(seconds))
+    return {"slept": seconds}
+
+
+def fail_until(counter_key: str, succeed_on: int, error_type: str = "Unknown",
+               redis_url: str | None = None) -> dict[str, Any]:
+    """Fail until called for the ``succeed_on``-th time (counted in Redis, across workers)."""
+    client = redis.Redis.from_url(redis_url or os.environ["ORCHESTRATOR_TEST_REDIS_URL"])
+    calls = client.incr(counter_key)
+    if calls < int(succeed_on):
+        raise StepError(error_type, f"call {calls} fails")
+    return {"calls": calls}
+
+
+def touch(path: str) -> dict[str, Any]:
+    Path(path).write_text(str(time.time()))
+    return {"path": path}

@@ -1,0 +1,94 @@
+"""The timer sweeper: a thread in every worker node that fires due deadlines.
+
+Every deadline of every run (retry waits, intervention and approval timeouts, Wait steps, step,
+stage and run timeouts, lost-step and provisioning checks) is an entry of one sorted set. Each
+worker node claims due entries atomically (with a lease, so a claimer that dies mid-way is
+replaced) and applies them through the coordinator: there is no single process whose death
+stalls runs. The same thread announces the worker and the queues it consumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from celery import bootsteps
+
+from workers import runtime
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = 30.0
+ANNOUNCE_EVERY = 1.0
+
+
+class TimerSweeper:
+    def __init__(self, worker_name: str, queues: list[str]) -> None:
+        self.worker_name = worker_name
+        self.queues = queues
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="timer-sweeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            runtime.engine().store.retire_worker(self.worker_name)
+        except Exception:  # Redis gone at shutdown: the entry simply ages out
+            log.debug("could not retire worker entry", exc_info=True)
+
+    def sweep_once(self) -> float | None:
+        engine = runtime.engine()
+        claimed, next_due = engine.store.claim_timers(CLAIM_LEASE)
+        for member, _ in claimed:
+            try:
+                engine.fire_timer(member)
+            except Exception:
+                log.exception("timer %s failed; it will be retried after its lease", member)
+        return None if claimed else next_due
+
+    def _loop(self) -> None:
+        settings = runtime.settings()
+        last_announce = 0.0
+        while not self._stop.is_set():
+            now = time.time()
+            try:
+                if now - last_announce >= ANNOUNCE_EVERY:
+                    runtime.engine().store.announce_worker(self.worker_name, self.queues)
+                    last_announce = now
+                next_due = self.sweep_once()
+            except Exception:
+                log.warning("timer sweep failed (Redis unavailable?); retrying", exc_info=True)
+                self._stop.wait(1.0)
+                continue
+            if next_due is None:
+                delay = settings.sweep_interval
+            else:
+                delay = min(max(next_due - time.time(), 0.0), settings.sweep_interval)
+            if delay > 0:
+                self._stop.wait(delay)
+
+
+class SweeperStep(bootsteps.StartStopStep):
+    """Runs the sweeper in the worker's main process (not in pool children)."""
+
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, worker, **kwargs):  # noqa: ANN001 - Celery's signature
+        super().__init__(worker, **kwargs)
+        self.sweeper: TimerSweeper | None = None
+
+    def start(self, worker) -> None:  # noqa: ANN001
+        app = worker.app
+        queues = sorted(app.amqp.queues.consume_from or app.amqp.queues)
+        self.sweeper = TimerSweeper(worker.hostname, queues)
+        self.sweeper.start()
+
+    def stop(self, worker) -> None:  # noqa: ANN001
+        if self.sweeper is not None:
+            self.sweeper.stop()
+            self.sweeper = None
