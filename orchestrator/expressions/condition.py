@@ -50,7 +50,7 @@ class Condition:
 def parse_condition(text: str) -> Condition:
     """Parse a condition; raises :class:`ConditionSyntaxError` naming the position and what was expected."""
     try:
-        root = Parser(text).condition()
+        root = Parser(text, end_label="end of condition").condition()
     except SyntaxProblem as exc:
         raise ConditionSyntaxError(text, exc.position, exc.message) from None
     return Condition(text, root)

@@ -8,6 +8,7 @@ right character of the whole condition.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from orchestrator.expressions.errors import SyntaxProblem
@@ -31,19 +32,23 @@ class Token:
     raw: str = ""
 
 
-def describe(token: Token) -> str:
-    """How a token is named in an error message."""
+def describe(token: Token, end: str = "end of input") -> str:
+    """How a token is named in an error message (``end`` names the end of the text)."""
     if token.kind == "end":
-        return "end of input"
+        return end
     if token.kind == "expr":
         return "an expression <+...>"
     return repr(token.raw)
 
 
-def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
-    """Tokens of ``text[start:end]``, always ending with an ``end`` token."""
+def tokenize(text: str, start: int = 0, end: int | None = None) -> Iterator[Token]:
+    """Tokens of ``text[start:end]``, ending with an ``end`` token.
+
+    A generator: the parser pulls tokens as it goes, so the first error reported is the first
+    one a reader meets, not a lexical error further right.
+    """
     end = len(text) if end is None else end
-    tokens: list[Token] = []
+    tokens: list[Token] = []  # what was produced so far (for the sign of a number)
     i = start
     while i < end:
         c = text[i]
@@ -53,11 +58,13 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
         if text.startswith(OPEN, i):
             stop = expression_end(text, i, end)
             tokens.append(Token("expr", (i + 2, stop - 1), i, stop, text[i:stop]))
+            yield tokens[-1]
             i = stop
             continue
         if c in "\"'":
             stop = string_end(text, i, end)
             tokens.append(Token("string", unescape(text[i + 1 : stop - 1]), i, stop, text[i:stop]))
+            yield tokens[-1]
             i = stop
             continue
         match = NUMBER_RE.match(text, i, end)
@@ -65,30 +72,34 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
             raw = match.group()
             value: object = float(raw) if "." in raw else int(raw)
             tokens.append(Token("number", value, i, match.end(), raw))
+            yield tokens[-1]
             i = match.end()
             continue
         match = IDENT_RE.match(text, i, end)
         if match:
             tokens.append(Token("ident", match.group(), i, match.end(), match.group()))
+            yield tokens[-1]
             i = match.end()
             continue
         two = text[i : i + 2] if i + 2 <= end else ""
         if two in TWO_CHAR_OPS:
             tokens.append(Token("op", two, i, i + 2, two))
+            yield tokens[-1]
             i += 2
             continue
         if c in ONE_CHAR_OPS:
             tokens.append(Token("op", c, i, i + 1, c))
+            yield tokens[-1]
             i += 1
             continue
         if c in PUNCT:
             tokens.append(Token("punct", c, i, i + 1, c))
+            yield tokens[-1]
             i += 1
             continue
         hint = {"=": " (compare with '==')", "&": " (use '&&')", "|": " (use '||')"}.get(c, "")
         raise SyntaxProblem(i, f"unexpected character {c!r}{hint}")
-    tokens.append(Token("end", None, end, end, ""))
-    return tokens
+    yield Token("end", None, end, end, "")
 
 
 def unescape(raw: str) -> str:

@@ -40,18 +40,28 @@ OPERAND = "an operand (a string, number, true/false/null, <+expression> or name)
 
 
 class Parser:
-    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
+    def __init__(self, text: str, start: int = 0, end: int | None = None, end_label: str = "end of input") -> None:
         self.text = text
-        self.tokens = tokenize(text, start, end)
+        self.source = tokenize(text, start, end)
+        self.tokens: list[Token] = []
         self.i = 0
+        self.end_label = end_label
 
     # -- token helpers ---------------------------------------------------------------------
+    def _token(self, index: int) -> Token:
+        while len(self.tokens) <= index and (not self.tokens or self.tokens[-1].kind != "end"):
+            self.tokens.append(next(self.source))
+        return self.tokens[min(index, len(self.tokens) - 1)]
+
     @property
     def tok(self) -> Token:
-        return self.tokens[self.i]
+        return self._token(self.i)
 
     def peek(self, ahead: int = 1) -> Token:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+        return self._token(self.i + ahead)
+
+    def describe(self, token: Token) -> str:
+        return describe(token, self.end_label)
 
     def at(self, kind: str, value: object = None) -> bool:
         return self.tok.kind == kind and (value is None or self.tok.value == value)
@@ -64,7 +74,7 @@ class Parser:
 
     def expect(self, kind: str, value: object, what: str) -> Token:
         if not self.at(kind, value):
-            self.fail(f"expected {what} but found {describe(self.tok)}")
+            self.fail(f"expected {what} but found {self.describe(self.tok)}")
         return self.take()
 
     def fail(self, message: str, position: int | None = None) -> None:
@@ -109,12 +119,12 @@ class Parser:
         if token.kind == "expr":
             self.take()
             body_start, body_end = token.value  # type: ignore[misc]
-            inner = Parser(self.text, body_start, body_end)
+            inner = Parser(self.text, body_start, body_end, "the end of the expression ('>')")
             node = inner.value()
             if not inner.at("end"):
-                inner.fail(f"expected '>' to close the expression but found {describe(inner.tok)}")
+                inner.fail(f"expected '>' to close the expression but found {inner.describe(inner.tok)}")
             return Nested(node, self.text[body_start:body_end], token.raw)
-        self.fail(f"expected {OPERAND} but found {describe(token)}")
+        self.fail(f"expected {OPERAND} but found {self.describe(token)}")
         raise AssertionError  # unreachable
 
     def path(self) -> Node:
@@ -148,7 +158,7 @@ class Parser:
         elif token.kind == "string":
             key = str(token.value)
         else:
-            self.fail(f"expected a list index or a quoted key inside [...] but found {describe(token)}")
+            self.fail(f"expected a list index or a quoted key inside [...] but found {self.describe(token)}")
         self.take()
         self.expect("punct", "]", "']'")
         return key
@@ -168,7 +178,7 @@ class Parser:
     def condition(self) -> Node:
         node = self.or_()
         if not self.at("end"):
-            self.fail(f"expected '&&', '||' or end of condition but found {describe(self.tok)}")
+            self.fail(f"expected '&&', '||' or end of condition but found {self.describe(self.tok)}")
         return node
 
     def or_(self) -> Node:
@@ -209,7 +219,7 @@ class Parser:
             opened = self.take()
             node = self.or_()
             if not self.at("punct", ")"):
-                self.fail(f"expected ')' to close '(' at position {opened.start} but found {describe(self.tok)}")
+                self.fail(f"expected ')' to close '(' at position {opened.start} but found {self.describe(self.tok)}")
             self.take()
             return node
         return self.value()
@@ -219,10 +229,10 @@ class Parser:
 def parse_body(body: str) -> Node:
     """Parse the text between ``<+`` and ``>``; raises :class:`ExpressionSyntaxError`."""
     try:
-        parser = Parser(body)
+        parser = Parser(body, end_label="end of expression")
         node = parser.value()
         if not parser.at("end"):
-            parser.fail(f"unexpected {describe(parser.tok)} after the expression"
+            parser.fail(f"unexpected {parser.describe(parser.tok)} after the expression"
                         " (arithmetic, operators and other JEXL syntax are not supported)")
     except SyntaxProblem as exc:
         raise ExpressionSyntaxError(body, exc.position, exc.message) from None
