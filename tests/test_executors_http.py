@@ -231,3 +231,49 @@ def test_cancellation_stops_the_request(server: str) -> None:
 def test_invalid_url_scheme() -> None:
     err = fail({"url": "ftp://127.0.0.1/x", "method": "GET"})
     assert err.error_type == ErrorType.UNKNOWN and "http://" in err.message
+
+
+# --------------------------------------------------------------------------- expression integration
+
+
+def test_malformed_assertion_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="invalid condition"):
+        HttpSpec.model_validate({"url": "http://x", "method": "GET", "assertion": "httpResponseCode =="})
+    HttpSpec.model_validate({"url": "http://x", "method": "GET", "assertion": "<+input>"})
+
+
+def test_assertion_with_expression_syntax_for_the_code(server: str) -> None:
+    run({"url": f"{server}/ok", "method": "GET", "assertion": "<+httpResponseCode> == 200"})
+    spec = {"url": f"{server}/ok", "method": "GET",
+            "assertion": '<+json.object(httpResponseBody).data.count> > 1 && httpResponseCode != 500'}
+    run(spec)
+
+
+def test_output_variable_types(server: str) -> None:
+    out = run({
+        "url": f"{server}/ok", "method": "GET",
+        "outputVariables": [
+            {"name": "count", "type": "String", "value": "<+json.object(httpResponseBody).data.count>"},
+            {"name": "countNumber", "type": "Number", "value": "<+json.object(httpResponseBody).data.count>"},
+            {"name": "first", "type": "String", "value": "<+json.select(\"data.content[0]\", httpResponseBody)>"},
+            {"name": "missing", "type": "String", "value": "<+json.select(\"data.nothing\", httpResponseBody)>"},
+            {"name": "literal", "type": "String", "value": "fixed"},
+        ],
+    })
+    assert out["outputVariables"] == {"count": "2", "countNumber": 2, "first": '{"status":"Success"}',
+                                      "missing": None, "literal": "fixed"}
+
+
+def test_unresolved_expression_in_url_fails_clearly(server: str) -> None:
+    from orchestrator.expressions import UnresolvedExpression
+
+    def resolve(body: str) -> Any:
+        raise UnresolvedExpression(body)
+
+    ctx = StepContext(run_id="r", node_key="s.h", attempt=1, step_type="Http", timeout=5,
+                      spec={"url": f"{server}/<+pipeline.variables.nope>", "method": "GET"},
+                      render=lambda o: o, resolve=resolve)
+    with pytest.raises(StepError) as info:
+        HttpExecutor().execute(ctx)
+    assert info.value.error_type == ErrorType.UNKNOWN
+    assert "pipeline.variables.nope" in info.value.message

@@ -245,3 +245,40 @@ def test_expressions_in_environment_variable_values_are_rendered() -> None:
         values={"pipeline.variables.region": "eu-west-1"},
     )).output
     assert out["stdout"] == "eu-west-1-cluster\n"
+
+
+def test_unresolved_expression_fails_the_step_and_runs_nothing(tmp_path: Path) -> None:
+    from orchestrator.expressions import UnresolvedExpression
+
+    def resolve(body: str) -> Any:
+        raise UnresolvedExpression(body)
+
+    ctx = make_ctx(shell_spec(f"touch {tmp_path}/ran\necho <+pipeline.variables.missing>"))
+    ctx.resolve = resolve
+    with pytest.raises(StepError) as info:
+        ShellScriptExecutor().execute(ctx)
+    assert info.value.error_type == ErrorType.UNKNOWN
+    assert "pipeline.variables.missing" in info.value.message
+    assert not (tmp_path / "ran").exists()
+
+
+def test_unsafe_value_in_bash_arithmetic_is_refused(tmp_path: Path) -> None:
+    ctx = make_ctx(shell_spec("echo $(( <+pipeline.variables.n> + 1 ))", workingDirectory=str(tmp_path)),
+                   values={"pipeline.variables.n": f"a[$(touch {tmp_path}/injected)]"})
+    with pytest.raises(StepError, match="arithmetic"):
+        ShellScriptExecutor().execute(ctx)
+    assert list(tmp_path.iterdir()) == []
+    out = ShellScriptExecutor().execute(make_ctx(shell_spec("echo $(( <+pipeline.variables.n> + 1 ))"),
+                                                 values={"pipeline.variables.n": 41})).output
+    assert out["stdout"] == "42\n"
+
+
+def test_harness_sample_script_with_expressions_in_quotes() -> None:
+    script = ('if [ "<+infra.namespace>" == "NOT_SET" ]\nthen\n  echo "no namespace for <+env.name>"\n  exit 1\nfi\n'
+              "echo 'ns: <+infra.namespace>'\n")
+    out = ShellScriptExecutor().execute(make_ctx(shell_spec(script), values={
+        "infra.namespace": "team-a", "env.name": "qa"})).output
+    assert out["stdout"] == "ns: team-a\n"
+    with pytest.raises(StepError, match="exited with code 1"):
+        ShellScriptExecutor().execute(make_ctx(shell_spec(script), values={
+            "infra.namespace": "NOT_SET", "env.name": "qa"}))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import socket
+from decimal import Decimal
 import threading
 from typing import Any, ClassVar
 
@@ -35,8 +36,8 @@ import httpcore
 import httpx
 from pydantic import field_validator
 
-from orchestrator.model.common import HarnessModel
-from strategies.classify import classify_exception, classify_http_status, describe
+from orchestrator.model.common import HarnessModel, is_runtime_input
+from strategies.classify import classify_exception, classify_http_status
 from strategies.errors import ErrorType, StepError
 from workers.executors.base import Completed, StepContext
 from workers.executors.shell import Deadline, NameTypeValue, ShellVariable, Text, render_text
@@ -74,6 +75,16 @@ class HttpSpec(HarnessModel):
         if method not in METHODS:
             raise ValueError(f"method {value!r} is not supported: use one of {', '.join(METHODS)}")
         return method
+
+    @field_validator("assertion")
+    @classmethod
+    def _assertion_parses(cls, value: str | None) -> str | None:
+        """A malformed assertion is reported by ``validate``, not when the request has been sent."""
+        if value and value.strip() and not is_runtime_input(value):
+            from orchestrator.expressions import parse_condition
+
+            parse_condition(value.strip())  # ConditionSyntaxError is a ValueError: a validation error
+        return value
 
 
 # --------------------------------------------------------------------------- abortable sockets
@@ -240,23 +251,25 @@ class HttpExecutor:
         except StepError:
             raise
         except Exception as exc:  # a syntax error, an unresolved expression, bad JSON...
-            raise StepError(ErrorType.UNKNOWN, f"assertion could not be evaluated: {assertion}: {describe(exc)}") from exc
+            raise StepError(ErrorType.UNKNOWN, f"assertion could not be evaluated: {assertion}: {exc}") from exc
 
     @staticmethod
     def _output_value(var: ShellVariable, ctx: StepContext, names: dict[str, Any]) -> Any:
         text = var.value
         if text is None or "<+" not in text:
             return text
-        from orchestrator.expressions import render_value
+        from orchestrator.expressions import ExpressionError, render_value, to_text
 
         try:
             value = render_value(text, ctx.resolve, names=names)
-        except Exception as exc:
-            raise StepError(ErrorType.UNKNOWN, f"output variable {var.name}: {text}: {describe(exc)}") from exc
+        except ExpressionError as exc:
+            raise StepError(ErrorType.UNKNOWN, f"output variable {var.name}: {exc}") from exc
         if value is None or isinstance(value, str):
             return value
         if (var.type or "String") in ("String", "Secret"):
-            return json.dumps(value) if isinstance(value, (dict, list, bool)) else str(value)
+            return to_text(value)
+        if isinstance(value, Decimal):
+            return int(value) if value == value.to_integral_value() else float(value)
         return value
 
     @staticmethod

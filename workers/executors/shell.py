@@ -97,26 +97,26 @@ def render_text(text: str | None, ctx: StepContext, names: dict[str, Any] | None
         return ""
     if "<+" not in text:
         return text
-    from orchestrator.expressions import UnresolvedExpression
+    from orchestrator.expressions import ExpressionError
     from orchestrator.expressions import render_text as _render_text
 
     try:
         return str(_render_text(text, ctx.resolve, names=names))
-    except UnresolvedExpression as exc:
-        raise StepError(ErrorType.UNKNOWN, f"unresolved expression: {exc}") from exc
+    except ExpressionError as exc:
+        raise StepError(ErrorType.UNKNOWN, str(exc)) from exc
 
 
-def render_shell(script: str, ctx: StepContext) -> tuple[str, dict[str, str]]:
+def render_shell(script: str, ctx: StepContext, shell: str = "Bash") -> tuple[str, dict[str, str]]:
     """The script with each ``<+...>`` replaced by an env-var reference, and those env values."""
     if "<+" not in script:
         return script, {}
-    from orchestrator.expressions import UnresolvedExpression
+    from orchestrator.expressions import ExpressionError
     from orchestrator.expressions import render_shell as _render_shell
 
     try:
-        rendered, env = _render_shell(script, ctx.resolve)
-    except UnresolvedExpression as exc:
-        raise StepError(ErrorType.UNKNOWN, f"unresolved expression: {exc}") from exc
+        rendered, env = _render_shell(script, ctx.resolve, shell=shell.lower())
+    except ExpressionError as exc:
+        raise StepError(ErrorType.UNKNOWN, str(exc)) from exc
     return rendered, {str(k): str(v) for k, v in env.items()}
 
 
@@ -361,7 +361,7 @@ class ShellScriptExecutor:
                 "scripts run on the worker (onDelegate: true)",
             )
         deadline = Deadline(ctx.timeout)
-        script, script_env = render_shell(spec.source.spec.script, ctx)
+        script, script_env = render_shell(spec.source.spec.script, ctx, spec.shell)
         user_env = {
             var.name: render_text(var.value, ctx) for var in spec.environment_variables or []
         }
