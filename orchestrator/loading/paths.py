@@ -1,0 +1,40 @@
+"""YAML paths: tuples of keys and list indices, printed like ``pipeline.stages[0].stage.timeout``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PathPart = str | int
+YamlPath = tuple[PathPart, ...]
+
+
+def format_path(path: YamlPath) -> str:
+    """``('pipeline', 'stages', 0, 'stage')`` -> ``pipeline.stages[0].stage``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def value_at(data: Any, path: YamlPath) -> Any:
+    """The value at ``path`` in plain data, or None if the path does not exist."""
+    for part in path:
+        if isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data):
+            data = data[part]
+        elif isinstance(part, str) and isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def line_of(lines: dict[YamlPath, int], path: YamlPath) -> int | None:
+    """Line of ``path``, else of its nearest ancestor that has one (a missing key -> its parent)."""
+    for end in range(len(path), -1, -1):
+        line = lines.get(path[:end])
+        if line is not None:
+            return line
+    return None
