@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.expressions import (
-    ConditionSyntaxError, ConditionValueError, UnresolvedExpression, parse_condition,
+    ConditionSyntaxError, ConditionValueError, ExpressionError, UnresolvedExpression, parse_condition,
 )
 
 VALUES: dict[str, Any] = {
@@ -194,3 +196,17 @@ def test_parsed_condition_is_reusable_and_cached() -> None:
     cond = parse_condition("httpResponseCode == 200")
     assert cond is parse_condition("httpResponseCode == 200")
     assert [cond.evaluate(resolve, {"httpResponseCode": code}) for code in (200, 404)] == [True, False]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="<+>'\"\\()[].,=!&|-0123456789 abtruefalsnl_json.select$", max_size=40))
+def test_any_text_parses_or_raises_condition_syntax_error(text: str) -> None:
+    try:
+        condition = parse_condition(text)
+    except ConditionSyntaxError as exc:
+        assert 0 <= exc.position <= len(text)
+        return
+    try:
+        assert condition.evaluate(lambda ref: "1", {}) in (True, False)
+    except ExpressionError:
+        pass
