@@ -311,12 +311,17 @@ def _references(obj: Any, plan: Plan, node_key: str) -> tuple[set[str], set[str]
             if "<+" not in text:
                 continue
             try:
-                nodes = [n for span in find_expressions(text) for n in walk(parse_body(span.body))]
+                spans = find_expressions(text)
             except ExpressionError:
                 continue
-            for item in nodes:
-                if isinstance(item, Ref):
-                    visit(item.segments)
+            for span in spans:
+                try:
+                    nodes = list(walk(parse_body(span.body)))
+                except ExpressionError:
+                    continue  # one malformed expression must not hide the others
+                for item in nodes:
+                    if isinstance(item, Ref):
+                        visit(item.segments)
 
     def visit(segments: tuple[Segment, ...]) -> None:
         try:
