@@ -72,7 +72,8 @@ def _duplicate_identifiers(walked: list[Element | RollbackSection], source: Sour
         if earlier is None:
             first_seen[item.key] = item
             continue
-        _, where, line = source.locate(earlier.path)
+        _, where, _ = source.locate(earlier.path)
+        _, _, line = source.locate((*earlier.path, "identifier"))
         scope = "in the pipeline" if item.kind == "stage" else f"among the siblings in '{item.parent_key}'"
         issues.append(source.issue(at, "duplicate_identifier",
                                    f"duplicate identifier '{item.identifier}' {scope}: the {_KIND_NAMES[earlier.kind]} at "
