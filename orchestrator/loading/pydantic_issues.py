@@ -112,6 +112,10 @@ def _convert(err: dict[str, Any], path: YamlPath) -> tuple[str, str, str | None]
         pattern = str(ctx.get("pattern", ""))
         expectation = "a runtime input (<+input>)" if pattern.startswith("^<\\+input>") else f"text matching {pattern}"
         return "invalid_value", f"expected {expectation}, got {describe(value)}", expectation
+    if kind == "string_type" and tuple(err.get("loc", ()))[-1:] == ("constrained-str",):
+        # the model's only pattern-constrained text is RuntimeInputText (``^<\+input>``)
+        expectation = "a runtime input (<+input>)"
+        return "wrong_type", f"expected {expectation}, got {describe(value)}", expectation
     if kind == "int_from_float":
         return "wrong_type", f"expected a whole number, got {describe(value)}", "a whole number"
     for suffix in ("_type", "_parsing"):

@@ -40,10 +40,10 @@ def missing_input_issues(data: Any, source: SourceMap) -> list[Issue]:
         if isinstance(when, dict):
             found += _scalar(when, (*item.path, "when"), "condition", f"the condition of {label}")
         if item.kind == "stage":
-            found += _variables(item.body.get("variables"), (*item.path, "variables"), f"variable of {label}")
+            found += _variables(item.body.get("variables"), (*item.path, "variables"), f"{label} variable")
             spec = item.body.get("spec")
             if isinstance(spec, dict):
-                found += _variables(spec.get("variables"), (*item.path, "spec", "variables"), f"variable of {label}")
+                found += _variables(spec.get("variables"), (*item.path, "spec", "variables"), f"{label} variable")
         if item.kind == "step" and item.body.get("type") in known:
             found += [(path, f"spec field of {label}") for path in _unfilled((*item.path, "spec"), item.body.get("spec"))]
     return [source.issue(path, "missing_input",
