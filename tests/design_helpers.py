@@ -101,6 +101,9 @@ def issue_lines(result: Result) -> list[str]:
 
 def assert_reported(result: Result, file: Path | str, line: int | None, path: str, code: str, *texts: str) -> str:
     """Exit 2, no traceback, and a ``file:line: path: message [code]`` line containing ``texts``."""
+    from orchestrator.loading import ISSUE_CODES
+
+    assert code in ISSUE_CODES
     no_traceback(result)
     assert result.exit_code == 2, result.output
     prefix = f"{file}:{line}: {path}: " if line is not None else f"{file}: {path}: "

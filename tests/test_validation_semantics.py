@@ -167,3 +167,11 @@ def test_plan_node_lines_point_at_the_yaml(tmp_path: Path) -> None:
     plan = load_pipeline(write(tmp_path, "p.yaml", text)).plan
     assert plan.nodes["build"].line == line_of(text, "- stage:")
     assert plan.nodes["build.compile"].line == line_of(text, "- step:")
+
+
+def test_every_issue_code_is_documented() -> None:
+    from orchestrator.loading import ISSUE_CODES
+
+    reference = (Path(__file__).parents[1] / "docs" / "yaml-reference.md").read_text()
+    table = {line.split("`")[1] for line in reference.splitlines() if line.startswith("| `")}
+    assert set(ISSUE_CODES) <= table
