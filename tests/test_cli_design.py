@@ -16,7 +16,6 @@ import pytest
 from tests.design_helpers import (
     assert_reported,
     cli,
-    indent,
     line_of,
     no_traceback,
     one_step_pipeline,

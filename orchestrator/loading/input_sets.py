@@ -73,10 +73,9 @@ def _from_document(data: Any, origin: Origin, flat_allowed: bool) -> tuple[Input
 
 
 class _Applier:
-    def __init__(self, input_set: InputSet, source: SourceMap, target_root: YamlPath) -> None:
+    def __init__(self, input_set: InputSet, source: SourceMap) -> None:
         self.input_set = input_set
         self.source = source
-        self.target_root = target_root
         self.issues: list[Issue] = []
 
     def issue(self, input_path: YamlPath, code: str, message: str) -> None:
@@ -195,7 +194,7 @@ def apply_input_set(data: dict[str, Any], input_set: InputSet, source: SourceMap
 
     Every filled value is recorded in ``source`` so later issues about it point at the input set.
     """
-    applier = _Applier(input_set, source, ())
+    applier = _Applier(input_set, source)
     if not isinstance(data.get("pipeline"), dict):
         return []
     applier.merge(data, "pipeline", input_set.data["pipeline"], ("pipeline",), ("pipeline",))

@@ -142,7 +142,7 @@ def _strategy_issues(item: Element, source: SourceMap) -> list[Issue]:
             entries.append(None)  # the model's own errors are reported with the pipeline's
     base = (*item.path, "failureStrategies")
     return [source.issue((*base, *p.path), p.code, p.message)
-            for p in check_level(entries, in_rollback=item.in_rollback and item.kind != "stage")]
+            for p in check_level(entries, in_rollback=item.in_rollback)]
 
 
 def _stage_issues(item: Element, source: SourceMap) -> list[Issue]:

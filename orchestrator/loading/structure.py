@@ -27,8 +27,7 @@ class Element:
     """Node key of the container it runs in ('' for stages)."""
     stage_key: str | None
     in_rollback: bool
-    group_depth: int
-    """How many step groups enclose it (0 for stages and steps directly in a stage)."""
+    """Inside a ``rollbackSteps`` section (its own or an enclosing group's)."""
 
     @property
     def identifier(self) -> str | None:
@@ -77,38 +76,38 @@ def elements(data: Any) -> list[Element]:
 
 
 def _stage(body: dict[str, Any], path: YamlPath) -> Iterator[Element | RollbackSection]:
-    stage = Element("stage", path, body, "", None, False, 0)
+    stage = Element("stage", path, body, "", None, False)
     yield stage
     key = stage.key
     if key is None:
         return
     execution = _dict(_dict(body.get("spec")).get("execution"))
     exec_path = (*path, "spec", "execution")
-    yield from _items(execution.get("steps"), (*exec_path, "steps"), key, key, False, 0)
+    yield from _items(execution.get("steps"), (*exec_path, "steps"), key, key, False)
     if _list(execution.get("rollbackSteps")):
         yield RollbackSection(f"{key}.rollback", (*exec_path, "rollbackSteps"), stage)
-        yield from _items(execution["rollbackSteps"], (*exec_path, "rollbackSteps"), f"{key}.rollback", key, True, 0)
+        yield from _items(execution["rollbackSteps"], (*exec_path, "rollbackSteps"), f"{key}.rollback", key, True)
 
 
-def _items(items: Any, path: YamlPath, parent: str, stage: str, in_rollback: bool, depth: int) -> Iterator[Element | RollbackSection]:
+def _items(items: Any, path: YamlPath, parent: str, stage: str, in_rollback: bool) -> Iterator[Element | RollbackSection]:
     for index, item in enumerate(_list(items)):
         item = _dict(item)
         at = (*path, index)
         if isinstance(item.get("step"), dict):
-            yield Element("step", (*at, "step"), item["step"], parent, stage, in_rollback, depth)
+            yield Element("step", (*at, "step"), item["step"], parent, stage, in_rollback)
         elif isinstance(item.get("stepGroup"), dict):
-            yield from _group(item["stepGroup"], (*at, "stepGroup"), parent, stage, in_rollback, depth)
+            yield from _group(item["stepGroup"], (*at, "stepGroup"), parent, stage, in_rollback)
         elif isinstance(item.get("parallel"), list):
-            yield from _items(item["parallel"], (*at, "parallel"), parent, stage, in_rollback, depth)
+            yield from _items(item["parallel"], (*at, "parallel"), parent, stage, in_rollback)
 
 
-def _group(body: dict[str, Any], path: YamlPath, parent: str, stage: str, in_rollback: bool, depth: int) -> Iterator[Element | RollbackSection]:
-    group = Element("group", path, body, parent, stage, in_rollback, depth)
+def _group(body: dict[str, Any], path: YamlPath, parent: str, stage: str, in_rollback: bool) -> Iterator[Element | RollbackSection]:
+    group = Element("group", path, body, parent, stage, in_rollback)
     yield group
     key = group.key
     if key is None:
         return
-    yield from _items(body.get("steps"), (*path, "steps"), key, stage, in_rollback, depth + 1)
+    yield from _items(body.get("steps"), (*path, "steps"), key, stage, in_rollback)
     if _list(body.get("rollbackSteps")):
         yield RollbackSection(f"{key}.rollback", (*path, "rollbackSteps"), group)
-        yield from _items(body["rollbackSteps"], (*path, "rollbackSteps"), f"{key}.rollback", stage, True, depth + 1)
+        yield from _items(body["rollbackSteps"], (*path, "rollbackSteps"), f"{key}.rollback", stage, True)
