@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
+
+from ruamel.yaml import YAML
+
+
+def write_yaml(path: Path, document: Any) -> Path:
+    """Write a pipeline (or input set) as a real YAML file."""
+    stream = io.StringIO()
+    YAML(typ="safe", pure=True).dump(document, stream)
+    path.write_text(stream.getvalue())
+    return path
 
 
 def py(identifier: str, function: str = "ok", *, args: list | None = None, kwargs: dict | None = None,

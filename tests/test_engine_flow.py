@@ -7,10 +7,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import yaml
-
 from orchestrator.state.keys import RunKeys
-from tests.pipeline_builders import child_stage, group, on, parallel, pipeline, py, shell, stage
+from tests.pipeline_builders import child_stage, group, on, parallel, pipeline, py, shell, stage, write_yaml
 
 
 def ts(value: str) -> float:
@@ -78,10 +76,8 @@ def test_output_variables_flow_to_later_steps_and_stages(client) -> None:
 def test_input_set_fills_runtime_inputs(client, tmp_path: Path) -> None:
     source = pipeline("with_inputs", [stage("s", [py("show", "echo", kwargs={"who": "<+pipeline.variables.who>"})])],
                       variables=[{"name": "who", "type": "String", "value": "<+input>"}])
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(source))
-    inputs = tmp_path / "inputs.yaml"
-    inputs.write_text(yaml.safe_dump({"pipeline": {"identifier": "with_inputs",
+    path = write_yaml(tmp_path / "p.yaml", source)
+    inputs = write_yaml(tmp_path / "inputs.yaml", ({"pipeline": {"identifier": "with_inputs",
                                                    "variables": [{"name": "who", "type": "String", "value": "ops"}]}}))
     doc = client.submit(path, inputs=inputs).wait(60)
     assert doc["status"] == "Success"
@@ -89,10 +85,10 @@ def test_input_set_fills_runtime_inputs(client, tmp_path: Path) -> None:
 
 
 def test_child_pipeline_runs_as_a_linked_run(client, tmp_path: Path) -> None:
-    (tmp_path / "child.yaml").write_text(yaml.safe_dump(pipeline("child", [
+    write_yaml(tmp_path / "child.yaml", (pipeline("child", [
         stage("c", [py("got", "echo", kwargs={"value": "<+pipeline.variables.value>"})])],
         variables=[{"name": "value", "type": "String", "value": "<+input>"}])))
-    (tmp_path / "parent.yaml").write_text(yaml.safe_dump(pipeline("parent", [
+    write_yaml(tmp_path / "parent.yaml", (pipeline("parent", [
         stage("prepare", [shell("emit", 'out="from-parent"', outputs={"out": "out"})]),
         child_stage("call", "child", {"identifier": "child", "variables": [
             {"name": "value", "type": "String",
@@ -133,7 +129,7 @@ def test_unhandled_failure_skips_success_gated_and_runs_failure_gated(client) ->
     assert doc["status"] == "Failed"
 
 
-def test_duplicated_step_messages_change_nothing(client) -> None:
+def test_duplicated_step_messages_change_nothing(client, redis_server) -> None:
     """Deliver the same step message twice and report the same completion twice."""
     run = client.submit(pipeline("dupes", [stage("s", [py("a", "sleep", args=[0.5]), py("b")])]))
     doc = run.wait(60)
@@ -149,7 +145,11 @@ def test_duplicated_step_messages_change_nothing(client) -> None:
     # the completion, recorded again
     commands = client.engine.step_finished(run.id, "s.a", 1, {"result": "success", "output": {"x": 1}})
     assert commands == []
-    time.sleep(1.0)
+    broker = redis_server.client()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (broker.llen("orchestrator") or broker.hlen("unacked")):
+        time.sleep(0.05)
+    assert not broker.llen("orchestrator") and not broker.hlen("unacked"), "the duplicate was not consumed"
     assert store.all_nodes(run.id) == before_nodes
     assert store.all_attempts(run.id) == before_attempts
     assert store.redis.xlen(RunKeys(run.id).events) == before_events
@@ -162,8 +162,7 @@ def test_input_values_cannot_inject_shell_syntax(client, tmp_path: Path) -> None
         shell("greet", 'echo "hello <+pipeline.variables.name>"; echo hello <+pipeline.variables.name>; '
                        "echo 'hello <+pipeline.variables.name>'", outputs={}),
     ])], variables=[{"name": "name", "type": "String", "value": "<+input>"}])
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(source))
+    path = write_yaml(tmp_path / "p.yaml", source)
     evil = f'"; touch {marker}; echo "$(touch {marker})`touch {marker}`'
     doc = client.submit(path, inputs={"pipeline": {"identifier": "inject", "variables": [
         {"name": "name", "type": "String", "value": evil}]}}).wait(60)

@@ -47,4 +47,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_expires": 3600,
         "worker_hijack_root_logger": False,
         "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # Extra task modules for workers to import (e.g. plain Celery tasks sharing the workers).
+        "imports": [m for m in os.environ.get("ORCHESTRATOR_CELERY_IMPORTS", "").split(",") if m],
     }

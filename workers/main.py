@@ -12,7 +12,8 @@ def start_worker(settings: Settings | None = None, *, queues: list[str] | None =
 
     settings = settings or load_settings()
     app = configure(settings)
-    options: dict = {"loglevel": loglevel, "pool": pool, "without_mingle": True, "without_gossip": True}
+    options: dict = {"loglevel": loglevel, "pool": pool, "without_mingle": True, "without_gossip": True,
+                     "quiet": loglevel.upper() in ("WARNING", "ERROR", "CRITICAL")}
     if queues:
         options["queues"] = queues
     if concurrency:

@@ -127,8 +127,11 @@ def _execute(ctx: StepContext) -> dict[str, Any]:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         error_type, message = classify_exception(exc)
-        return {"result": "failure", "error_type": str(error_type), "message": message,
-                "duration": time.monotonic() - started}
+        outcome = {"result": "failure", "error_type": str(error_type), "message": message,
+                   "duration": time.monotonic() - started}
+        if isinstance(getattr(exc, "output", None), dict):
+            outcome["output"] = exc.output  # e.g. a failed script's exit code and stderr tail
+        return outcome
     if isinstance(result, Suspended):
         return {"result": "suspended", "status": result.status, "wake_after": result.wake_after,
                 "on_wake": result.on_wake, "output": result.output}
