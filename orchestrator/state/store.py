@@ -114,8 +114,11 @@ class RunStore:
     def from_url(cls, url: str) -> "RunStore":
         from orchestrator.config import redis_py_url
 
-        return cls(redis.Redis.from_url(redis_py_url(url), decode_responses=True, health_check_interval=10,
-                                        socket_keepalive=True, retry_on_timeout=True))
+        url = redis_py_url(url)
+        # socket_keepalive is a TCP option: redis-py's Unix-socket connection rejects it
+        tcp = {} if url.startswith("unix://") else {"socket_keepalive": True}
+        return cls(redis.Redis.from_url(url, decode_responses=True, health_check_interval=10,
+                                        retry_on_timeout=True, **tcp))
 
     # --- runs -----------------------------------------------------------------------------
     def create_run(self, run_id: str, plan_json: str, meta: dict[str, Any]) -> bool:
