@@ -19,6 +19,7 @@ FAST_SETTINGS = {
     "ORCHESTRATOR_SWEEP_INTERVAL": "0.02",
     "ORCHESTRATOR_CHILD_CHECK_INTERVAL": "2",
     "ORCHESTRATOR_VISIBILITY_TIMEOUT": "30",
+    "ORCHESTRATOR_SHORT_RETRY_MAX": "1",
 }
 for _name, _value in FAST_SETTINGS.items():
     os.environ.setdefault(_name, _value)

@@ -46,3 +46,8 @@ def fail_until(counter_key: str, succeed_on: int, error_type: str = "Unknown",
 def touch(path: str) -> dict[str, Any]:
     Path(path).write_text(str(time.time()))
     return {"path": path}
+
+
+def sleep_then_fail(seconds: float = 1.0, error_type: str = "Unknown") -> None:
+    time.sleep(float(seconds))
+    raise StepError(error_type, f"failed after {seconds}s")

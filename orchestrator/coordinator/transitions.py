@@ -332,8 +332,11 @@ class Transitions:
         elif kind in ("MarkAsSuccess", "ProceedWithDefaultValues"):
             self._finish(node, Status.SUCCESS)
         elif kind == "Abort":
-            view.update(node, status=failed, ended_at=view.now)
-            self._abort_run(Status.ABORTED, f"aborted by the failure strategy of {node}: {message}")
+            # the failure stays visible on the node, unless an operator chose to abort
+            view.update(node, status=Status.ABORTED if operator else failed, ended_at=view.now)
+            reason = f"aborted by an operator at {node}" if operator else \
+                f"aborted by the failure strategy of {node}: {message}"
+            self._abort_run(Status.ABORTED, reason)
         elif kind == "Retry":
             self._retry(node, attempt, action, error_type, message, operator)
         elif kind == "RetryStepGroup":
