@@ -56,6 +56,8 @@ class _Document:
     issues: list[Issue] = field(default_factory=list)
     children: dict[str, "_Document"] = field(default_factory=dict)
     """Direct children by identifier."""
+    unfilled: dict[str, Any] | None = None
+    """``data`` before ``<+input>.default(x)`` fields were filled: what a parent's input set applies to."""
 
     @property
     def identifier(self) -> str | None:
@@ -94,6 +96,7 @@ def _load_document(source: PipelineSource, inputs: InputsSource | None, require_
     if data is None:
         return document
     document.data, document.source = data, SourceMap(origin)
+    document.unfilled = copy.deepcopy(data)
     if inputs is not None:
         input_set, input_issues = read_input_set(inputs)
         document.issues += input_issues
@@ -180,7 +183,7 @@ class _ChildResolver:
         assert parent.source is not None and child.data is not None and child.source is not None
         spec = stage.body.get("spec")
         inputs = spec.get("inputs") if isinstance(spec, dict) else None
-        data = copy.deepcopy(child.data)
+        data = copy.deepcopy(child.unfilled if child.unfilled is not None else child.data)
         source = SourceMap(child.source.main, list(child.source.overlays))
         if isinstance(inputs, dict):
             inputs_path = parent.source.main.source_path((*stage.path, "spec", "inputs"))
