@@ -20,6 +20,8 @@ from workers import runtime
 log = logging.getLogger(__name__)
 
 CLAIM_LEASE = 30.0
+CLAIM_BATCH = 20
+"""Due timers one sweeper takes at a time; a burst is shared by the sweepers of all nodes."""
 ANNOUNCE_EVERY = 1.0
 
 
@@ -43,7 +45,7 @@ class TimerSweeper:
 
     def sweep_once(self) -> float | None:
         engine = runtime.engine()
-        claimed, next_due = engine.store.claim_timers(CLAIM_LEASE)
+        claimed, next_due = engine.store.claim_timers(CLAIM_LEASE, limit=CLAIM_BATCH)
         for member, _ in claimed:
             try:
                 engine.fire_timer(member)

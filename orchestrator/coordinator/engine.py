@@ -15,7 +15,7 @@ from orchestrator.coordinator.commands import AbortChild, Command, CreateChild, 
 from orchestrator.coordinator.statuses import Status
 from orchestrator.coordinator.transitions import Transitions
 from orchestrator.coordinator.view import RunView, StaleSnapshot
-from orchestrator.plan.model import ROOT, Plan
+from orchestrator.plan.model import ROOT, Plan, plan_from_json, plan_to_json
 from orchestrator.state.keys import parse_timer_member
 from orchestrator.state.store import RunStore, Snapshot
 
@@ -47,7 +47,7 @@ class PlanCache:
             raw = self.store.plan_json(run_id)
             if raw is None:
                 raise RunNotFound(run_id)
-            plan = Plan.model_validate_json(raw)
+            plan = plan_from_json(raw)
             self._plans[run_id] = plan
             if len(self._plans) > self.size:
                 self._plans.popitem(last=False)
@@ -162,7 +162,7 @@ class Engine:
             meta.update(parent_run_id=parent_run_id, parent_node=parent_node or "")
         if plan.source:
             meta["source"] = plan.source
-        if self.store.create_run(run_id, plan.model_dump_json(exclude_defaults=True), meta):
+        if self.store.create_run(run_id, plan_to_json(plan), meta):
             self.plans.put(run_id, plan)
         self.run(run_id, lambda t: t.start_run())
         return run_id

@@ -128,3 +128,44 @@ class Plan(BaseModel):
 
 
 Plan.model_rebuild()
+
+
+def plan_to_json(plan: Plan) -> str:
+    """Compact JSON for storage: each distinct strategy map is written once (steps of one stage
+    usually share the stage's), so a plan's size grows with its steps, not steps x error types."""
+    import json
+
+    def compact(data: dict) -> dict:
+        table: list[dict] = []
+        index: dict[str, int] = {}
+        for node in data.get("nodes", {}).values():
+            strategies = node.pop("strategies", None)
+            if strategies:
+                key = json.dumps(strategies, sort_keys=True)
+                if key not in index:
+                    index[key] = len(table)
+                    table.append(strategies)
+                node["strategy_ref"] = index[key]
+        if table:
+            data["strategy_table"] = table
+        for child in data.get("children", {}).values():
+            compact(child)
+        return data
+
+    return json.dumps(compact(plan.model_dump(mode="json", exclude_defaults=True)), separators=(",", ":"))
+
+
+def plan_from_json(raw: str | bytes) -> Plan:
+    import json
+
+    def expand(data: dict) -> dict:
+        table = data.pop("strategy_table", [])
+        for node in data.get("nodes", {}).values():
+            ref = node.pop("strategy_ref", None)
+            if ref is not None:
+                node["strategies"] = table[ref]
+        for child in data.get("children", {}).values():
+            expand(child)
+        return data
+
+    return Plan.model_validate(expand(json.loads(raw)))
