@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import redis
 from celery import Celery, Task
 from celery.exceptions import Retry
 
@@ -55,6 +56,27 @@ class StepTask(Task):
     typing = False
 
 
+REDIS_OUTAGE = (redis.ConnectionError, redis.TimeoutError)  # incl. BusyLoadingError (AOF replay)
+REDIS_RETRY_FOR = 60.0
+"""Seconds a step keeps retrying its start or its outcome while Redis is unreachable (restarting)."""
+
+
+def with_redis_retry(what: str, call: Any, budget: float = REDIS_RETRY_FOR) -> Any:
+    """``call()``, retried with backoff while Redis is down, so that a Redis restart does not lose a
+    step's start or outcome. A replay is harmless: a start or commit that did land is stale on replay."""
+    deadline = time.monotonic() + budget
+    delay = 0.05
+    while True:
+        try:
+            return call()
+        except REDIS_OUTAGE as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s: Redis unavailable (%s); retrying in %.2fs", what, exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
 def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
     """Execute one step attempt, then record its outcome and advance the run (one message)."""
     engine = runtime.engine()
@@ -63,14 +85,14 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
     plan_node = plan.node(node)
     from orchestrator.expressions import RunContextResolver, output_references, render_value
 
-    started = engine.store.start_attempt(
+    started = with_redis_retry(f"start {node}#{attempt}", lambda: engine.store.start_attempt(
         run_id, node, attempt,
         worker=f"{task.request.hostname or runtime.worker_identity()}",
         lost_timeout=settings.lost_step_timeout,
         timeout=plan_node.timeout,
         prefetch_nodes=engine.plans.finish_prefetch(plan, node),
         prefetch_outputs=sorted(output_references(plan_node.spec or {}, plan, node)),
-    )
+    ))
     if not started.started:
         log.info("step %s attempt %s not queued (found %s): duplicate or stale message ignored",
                  node, attempt, (started.current or {}).get("status"))
@@ -100,11 +122,14 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
     beats.track(member, ctx.cancelled)
     try:
         outcome = _execute(ctx)
+        if ctx.cancelled.is_set():
+            log.info("step %s attempt %s was stopped elsewhere; its outcome is discarded", node, attempt)
+        # Still tracked while recording: heartbeats go on if Redis is restarting meanwhile.
+        commands = with_redis_retry(
+            f"record {node}#{attempt}",
+            lambda: engine.step_finished(run_id, node, attempt, outcome, snapshot=snapshot))
     finally:
         beats.untrack(member)
-    if ctx.cancelled.is_set():
-        log.info("step %s attempt %s was stopped elsewhere; its outcome is discarded", node, attempt)
-    commands = engine.step_finished(run_id, node, attempt, outcome, snapshot=snapshot)
     own_retry = next((c for c in commands if isinstance(c, Publish) and c.node == node), None)
     engine.dispatch(run_id, [c for c in commands if c is not own_retry])
     if own_retry is not None:
