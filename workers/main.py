@@ -34,8 +34,10 @@ def parse_queues(queues: str | list[str] | None) -> list[str] | None:
 def start_worker(settings: Settings | None = None, *, queues: list[str] | str | None = None,
                  concurrency: int | None = None, pool: str = "prefork", loglevel: str = "INFO",
                  hostname: str | None = None) -> None:
+    from workers import kombu_fixes
     from workers.app import configure
 
+    kombu_fixes.apply()
     settings = settings or load_settings()
     app = configure(settings)
     options: dict = {"loglevel": loglevel, "pool": pool, "without_mingle": True, "without_gossip": True,
