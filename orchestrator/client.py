@@ -10,6 +10,7 @@ doc = run.wait(timeout=600)
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from orchestrator.coordinator.statuses import FINISHED, Status
 from orchestrator.coordinator.transitions import OperatorError, new_run_id
 from orchestrator.embedded import EmbeddedCluster
 from orchestrator.plan.model import Plan
+from orchestrator.state.keys import RunKeys
 from orchestrator.state.store import RunStore
 
 
@@ -34,18 +36,23 @@ class Client:
         settings = settings or load_settings()
         url = url or settings.redis_url
         self.embedded: EmbeddedCluster | None = None
+        self.app = None
         if url is None:
             self.embedded = EmbeddedCluster(workers=embedded_workers, concurrency=embedded_concurrency).start()
             url = self.embedded.url
-        self.settings = settings.with_redis(url)
-        from workers.app import publishing_app
-        from workers.runtime import CeleryPublisher
+        try:
+            self.settings = settings.with_redis(url)
+            from workers.app import publishing_app
+            from workers.runtime import CeleryPublisher
 
-        self.app = publishing_app(self.settings)
-        self.store = RunStore.from_url(url)
-        self.engine = Engine(self.store, self.settings, CeleryPublisher(self.app))
-        if self.embedded is not None:
-            self.embedded.wait_for_workers(self.store)
+            self.app = publishing_app(self.settings)
+            self.store = RunStore.from_url(url)
+            self.engine = Engine(self.store, self.settings, CeleryPublisher(self.app))
+            if self.embedded is not None:
+                self.embedded.wait_for_workers(self.store)
+        except BaseException:  # incl. Ctrl-C while the embedded workers start: stop what started
+            self.close()
+            raise
 
     # --- runs -----------------------------------------------------------------------------
     def submit(self, pipeline: str | Path | dict | Any, inputs: Any = None, *,
@@ -76,8 +83,17 @@ class Client:
                              "created_at": float(meta.get("created_at", 0))})
         return runs
 
+    @property
+    def redis_url(self) -> str:
+        """The Redis this client talks to (the embedded one's ``unix://`` URL when embedded)."""
+        return self.settings.redis_url
+
     def close(self) -> None:
-        self.app.close()
+        if self.app is not None:
+            self.app.close()
+        store = getattr(self, "store", None)
+        if store is not None:
+            store.redis.close()
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
@@ -121,6 +137,11 @@ class RunHandle:
             if events:
                 last = events[-1][0]
         return self.document()
+
+    def outputs(self) -> dict[str, Any]:
+        """Every finished step's output document, by node key (``outputVariables``, ``stdout``, ...)."""
+        raw = self.client.store.redis.hgetall(RunKeys(self.id).outputs)
+        return {node: json.loads(value) for node, value in raw.items()}
 
     def events(self, after: str = "0-0") -> list[tuple[str, dict[str, Any]]]:
         return self.client.store.events(self.id, after)

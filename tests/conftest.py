@@ -53,9 +53,12 @@ def celery_worker(settings) -> Iterator[object]:
     from workers.app import configure
 
     app = configure(settings)
+    from workers.sweeper import stop_all
+
     with start_worker(app, pool="threads", concurrency=8, perform_ping_check=False,
                       loglevel="WARNING", shutdown_timeout=30) as worker:
         yield worker
+    stop_all()
 
 
 @pytest.fixture(scope="session")

@@ -169,3 +169,14 @@ def test_input_values_cannot_inject_shell_syntax(client, tmp_path: Path) -> None
     assert doc["status"] == "Success", doc["nodes"]
     assert not marker.exists()
     assert evil in client.store.output(doc["run_id"], "s.greet")["stdout"]
+
+
+def test_run_facts_are_available_as_expressions(client) -> None:
+    source = pipeline("facts", [stage("s", [py("show", "echo", kwargs={
+        "id": "<+pipeline.executionId>", "seq": "<+pipeline.sequenceId>", "name": "<+pipeline.name>"})])])
+    first = client.submit(source).wait(60)
+    second = client.submit(source).wait(60)
+    one = client.store.output(first["run_id"], "s.show")["result"]
+    two = client.store.output(second["run_id"], "s.show")["result"]
+    assert one["id"] == first["run_id"] and one["name"] == "facts"
+    assert int(two["seq"]) == int(one["seq"]) + 1

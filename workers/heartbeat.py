@@ -48,8 +48,18 @@ class HeartbeatThread:
                 event.set()
 
     def _loop(self) -> None:
-        while True:
+        idle = 0
+        while idle < 5:  # the thread ends when this process runs no step for a while
             time.sleep(self.interval)
+            with self._lock:
+                busy = bool(self._running)
+                if not busy:
+                    idle += 1
+                    if idle >= 5:
+                        self._thread = None
+                        return
+                    continue
+            idle = 0
             try:
                 self.beat()
             except Exception:  # Redis restarting: keep trying, the deadline has slack

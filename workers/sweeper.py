@@ -5,6 +5,12 @@ stage and run timeouts, lost-step and provisioning checks) is an entry of one so
 worker node claims due entries atomically (with a lease, so a claimer that dies mid-way is
 replaced) and applies them through the coordinator: there is no single process whose death
 stalls runs. The same thread announces the worker and the queues it consumes.
+
+Redis outages: the loop keeps retrying. A timer it had claimed but could not apply because Redis
+went away is applied again as soon as Redis answers (rather than after its lease). When Redis
+comes back, the sweeper waits two heartbeat intervals before firing timers, so that steps that
+kept running through the outage push their ``lost`` deadline first and are not declared lost
+merely because nobody could reach Redis.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import threading
 import time
 
+import redis
 from celery import bootsteps
 
 from workers import runtime
@@ -23,6 +30,16 @@ CLAIM_LEASE = 30.0
 CLAIM_BATCH = 20
 """Due timers one sweeper takes at a time; a burst is shared by the sweepers of all nodes."""
 ANNOUNCE_EVERY = 1.0
+REDIS_OUTAGE = (redis.ConnectionError, redis.TimeoutError)
+
+
+_running: "set[TimerSweeper]" = set()
+
+
+def stop_all() -> None:
+    """Stop every sweeper of this process (for embedders whose worker does not run bootstep stops)."""
+    for sweeper in list(_running):
+        sweeper.stop()
 
 
 class TimerSweeper:
@@ -31,11 +48,15 @@ class TimerSweeper:
         self.queues = queues
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="timer-sweeper", daemon=True)
+        self._refire: list[str] = []
+        """Claimed timers not applied because Redis went away: applied first when it is back."""
 
     def start(self) -> None:
+        _running.add(self)
         self._thread.start()
 
     def stop(self) -> None:
+        _running.discard(self)
         self._stop.set()
         self._thread.join(timeout=5)
         try:
@@ -45,27 +66,45 @@ class TimerSweeper:
 
     def sweep_once(self) -> float | None:
         engine = runtime.engine()
+        pending, self._refire = self._refire, []
         claimed, next_due = engine.store.claim_timers(CLAIM_LEASE, limit=CLAIM_BATCH)
-        for member, _ in claimed:
+        members = list(dict.fromkeys([*pending, *(member for member, _ in claimed)]))
+        for index, member in enumerate(members):
             try:
                 engine.fire_timer(member)
+            except REDIS_OUTAGE:
+                # Still leased to this sweeper: apply it (and the rest) once Redis answers again.
+                self._refire.extend(members[index:])
+                raise
             except Exception:
                 log.exception("timer %s failed; it will be retried after its lease", member)
-        return None if claimed else next_due
+        return None if members else next_due
 
     def _loop(self) -> None:
         settings = runtime.settings()
         last_announce = 0.0
+        in_outage = False
+        resume_at = 0.0
         while not self._stop.is_set():
             now = time.time()
             try:
-                if now - last_announce >= ANNOUNCE_EVERY:
+                if in_outage or now - last_announce >= ANNOUNCE_EVERY:
                     runtime.engine().store.announce_worker(self.worker_name, self.queues)
                     last_announce = now
+                if in_outage:
+                    in_outage = False
+                    resume_at = now + 2 * settings.heartbeat_interval
+                    log.warning("Redis is back; firing timers again in %.1fs (running steps heartbeat first)",
+                                resume_at - now)
+                if now < resume_at:
+                    self._stop.wait(min(resume_at - now, ANNOUNCE_EVERY))
+                    continue
                 next_due = self.sweep_once()
-            except Exception:
-                log.warning("timer sweep failed (Redis unavailable?); retrying", exc_info=True)
-                self._stop.wait(1.0)
+            except Exception as exc:
+                if not in_outage:
+                    log.warning("timer sweep failed (Redis unavailable?); retrying", exc_info=True)
+                in_outage = in_outage or isinstance(exc, REDIS_OUTAGE)
+                self._stop.wait(0.2 if in_outage else 1.0)
                 continue
             if next_due is None:
                 delay = settings.sweep_interval

@@ -83,7 +83,7 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
     settings = runtime.settings()
     plan = engine.plans.get(run_id)
     plan_node = plan.node(node)
-    from orchestrator.expressions import RunContextResolver, output_references, render_value
+    from orchestrator.expressions import RunContextResolver, render_value
 
     started = with_redis_retry(f"start {node}#{attempt}", lambda: engine.store.start_attempt(
         run_id, node, attempt,
@@ -91,7 +91,7 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
         lost_timeout=settings.lost_step_timeout,
         timeout=plan_node.timeout,
         prefetch_nodes=engine.plans.finish_prefetch(plan, node),
-        prefetch_outputs=sorted(output_references(plan_node.spec or {}, plan, node)),
+        prefetch_outputs=engine.plans.output_prefetch(plan, node),
     ))
     if not started.started:
         log.info("step %s attempt %s not queued (found %s): duplicate or stale message ignored",
@@ -110,7 +110,9 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
         return (record or {}).get("status") if key in snapshot.nodes else \
             (engine.store.all_nodes(run_id).get(key) or {}).get("status")
 
-    resolver = RunContextResolver(plan=plan, node_key=node, run_id=run_id, outputs=outputs, status=status)
+    sequence = snapshot.meta.get("sequence_id")
+    resolver = RunContextResolver(plan=plan, node_key=node, run_id=run_id, outputs=outputs, status=status,
+                                  sequence_id=int(sequence) if sequence else None)
     ctx = StepContext(
         run_id=run_id, node_key=node, attempt=attempt, step_type=plan_node.step_type or "",
         spec=plan_node.spec or {}, timeout=plan_node.timeout,

@@ -39,7 +39,6 @@ class PlanCache:
         self.store = store
         self.size = size
         self._plans: OrderedDict[str, Plan] = OrderedDict()
-        self._prefetch: dict[tuple[int, str], list[str]] = {}
 
     def get(self, run_id: str) -> Plan:
         plan = self._plans.get(run_id)
@@ -58,13 +57,22 @@ class PlanCache:
     def put(self, run_id: str, plan: Plan) -> None:
         self._plans[run_id] = plan
 
-    def finish_prefetch(self, plan: Plan, node: str) -> list[str]:
+    @staticmethod
+    def output_prefetch(plan: Plan, node: str) -> list[str]:
+        """Nodes whose outputs the step's spec refers to (fetched with its start, in one trip)."""
+        def compute() -> list[str]:
+            from orchestrator.expressions import output_references
+
+            return sorted(output_references(plan.node(node).spec or {}, plan, node))
+
+        return plan.derived("outputs", node, compute)
+
+    @staticmethod
+    def finish_prefetch(plan: Plan, node: str) -> list[str]:
         """Records a step's completion will most likely touch: the step, its containers, and the
         members of the slot that follows it in each container (read in the same round trip as the
         step's start, so that completing a step usually costs a single commit)."""
-        cache_key = (id(plan), node)
-        keys = self._prefetch.get(cache_key)
-        if keys is None:
+        def compute() -> list[str]:
             keys = [node]
             child = node
             for container in plan.ancestors(node):
@@ -76,10 +84,9 @@ class PlanCache:
                             keys.extend(slots[index + 1])
                         break
                 child = container
-            if len(self._prefetch) > 100_000:
-                self._prefetch.clear()
-            self._prefetch[cache_key] = keys
-        return keys
+            return keys
+
+        return plan.derived("finish", node, compute)
 
 
 class Engine:
@@ -157,7 +164,8 @@ class Engine:
     # --- entry points ---------------------------------------------------------------------
     def submit(self, plan: Plan, *, run_id: str, parent_run_id: str | None = None,
                parent_node: str | None = None, inputs: Any = None) -> str:
-        meta: dict[str, Any] = {"pipeline": plan.pipeline, "name": plan.name, "status": Status.QUEUED}
+        meta: dict[str, Any] = {"pipeline": plan.pipeline, "name": plan.name, "status": Status.QUEUED,
+                                "sequence_id": self.store.next_sequence_id(plan.pipeline)}
         if parent_run_id:
             meta.update(parent_run_id=parent_run_id, parent_node=parent_node or "")
         if plan.source:

@@ -46,6 +46,11 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
 
 
+def _sequence_id(meta: dict[str, str]) -> int | None:
+    value = meta.get("sequence_id")
+    return int(value) if value not in (None, "") else None
+
+
 def failure_status(error_type: str | None) -> Status:
     if error_type == ErrorType.TIMEOUT:
         return Status.EXPIRED
@@ -579,7 +584,7 @@ class Transitions:
         view = self.view
         return RunContextResolver(
             plan=self.plan, node_key=node_key, run_id=view.run_id,
-            outputs=view.output, status=view.status,
+            outputs=view.output, status=view.status, sequence_id=_sequence_id(view.meta),
         )
 
     def _start_node(self, key: str) -> None:

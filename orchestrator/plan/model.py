@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 NodeKind = Literal["pipeline", "stage", "group", "step", "rollback"]
 Gate = Literal["Success", "Failure", "All"]
@@ -70,6 +70,14 @@ class Plan(BaseModel):
     children: dict[str, "Plan"] = Field(default_factory=dict)
     """Compiled child pipelines (``type: Pipeline`` stages), by identifier."""
     source: str | None = None
+    _derived: dict[str, Any] = PrivateAttr(default_factory=dict)
+    """Per-node facts derived once per process (prefetch lists), not part of the plan's value."""
+
+    def derived(self, name: str, node: str, compute: Any) -> Any:
+        key = f"{name}:{node}"
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def node(self, key: str) -> PlanNode:
         return self.nodes[key]

@@ -1,7 +1,8 @@
 """Redis key names. Every key of one run shares the hash tag ``{run_id}`` (Redis Cluster ready).
 
-Cross-run keys are few: ``orch:timers`` (every deadline of every run), ``orch:runs`` (run list)
-and ``orch:workers`` (live workers and the queues they consume).
+Cross-run keys are few: ``orch:timers`` (every deadline of every run), ``orch:runs`` (run list),
+``orch:workers`` (live workers and the queues they consume) and ``orch:sequences`` (run numbers
+per pipeline).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ PREFIX = "orch"
 TIMERS = f"{PREFIX}:timers"
 RUNS = f"{PREFIX}:runs"
 WORKERS = f"{PREFIX}:workers"
+SEQUENCES = f"{PREFIX}:sequences"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 
-from orchestrator.state.keys import RUNS, TIMERS, WORKERS, RunKeys
+from orchestrator.state.keys import RUNS, SEQUENCES, TIMERS, WORKERS, RunKeys
 
 
 def _script_source(name: str) -> str:
@@ -128,6 +128,10 @@ class RunStore:
         flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
         return bool(self._create(keys=[*keys.script_keys(), RUNS],
                                  args=[run_id, created, plan_json, json.dumps(flat)]))
+
+    def next_sequence_id(self, pipeline: str) -> int:
+        """Harness's ``<+pipeline.sequenceId>``: runs of one pipeline numbered 1, 2, 3..."""
+        return int(self.redis.hincrby(SEQUENCES, pipeline, 1))
 
     def exists(self, run_id: str) -> bool:
         return bool(self.redis.exists(RunKeys(run_id).meta))
