@@ -143,12 +143,19 @@ class RunStore:
         return self.redis.hgetall(RunKeys(run_id).meta)
 
     def list_runs(self, limit: int = 50) -> list[str]:
-        return self.redis.zrevrange(RUNS, 0, limit - 1)
-
-    def forget_expired_runs(self, older_than: float) -> int:
-        """Drop run-list entries whose state has expired (the list itself never expires)."""
-        stale = [r for r in self.redis.zrangebyscore(RUNS, "-inf", older_than) if not self.exists(r)]
-        return self.redis.zrem(RUNS, *stale) if stale else 0
+        """Newest runs first. Entries whose state has expired (retention) are dropped on the way:
+        the run list is the one key that does not expire by itself."""
+        run_ids = self.redis.zrevrange(RUNS, 0, limit - 1)
+        if not run_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for run_id in run_ids:
+            pipe.exists(RunKeys(run_id).meta)
+        alive = pipe.execute()
+        expired = [r for r, ok in zip(run_ids, alive) if not ok]
+        if expired:
+            self.redis.zrem(RUNS, *expired)
+        return [r for r, ok in zip(run_ids, alive) if ok]
 
     # --- transitions ----------------------------------------------------------------------
     def read(self, run_id: str, nodes: list[str], outputs: list[str] = ()) -> Snapshot:
