@@ -27,6 +27,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend_transport_options": {"health_check_interval": 10, "retry_policy": {"timeout": 30}},
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,
+        # Publishing (a step's next steps, a retry) rides out a Redis restart: up to ~30 s of
+        # retries instead of Celery's default 3 quick ones. Should it still fail, the step's
+        # `queued` timer re-publishes it after ORCHESTRATOR_PROVISIONING_TIMEOUT.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {"max_retries": 30, "interval_start": 0, "interval_step": 0.2,
+                                      "interval_max": 1.0},
         # JSON only: nothing on the wire can execute code when decoded.
         "task_serializer": "json",
         "result_serializer": "json",

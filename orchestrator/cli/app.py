@@ -33,7 +33,7 @@ def _root() -> None:
     """
 
 
-COMMAND_MODULES = ("orchestrator.cli.design", "orchestrator.cli.runs")
+COMMAND_MODULES = ("orchestrator.cli.design", "orchestrator.cli.runs", "orchestrator.cli.flower")
 """Imported in order; a module that does not exist (yet) is skipped."""
 
 
