@@ -51,3 +51,13 @@ def touch(path: str) -> dict[str, Any]:
 def sleep_then_fail(seconds: float = 1.0, error_type: str = "Unknown") -> None:
     time.sleep(float(seconds))
     raise StepError(error_type, f"failed after {seconds}s")
+
+
+def succeed_on_calls(counter_key: str, calls: list[int], error_type: str = "Unknown",
+                     redis_url: str | None = None) -> dict[str, Any]:
+    """Succeed only on the listed call numbers (counted in Redis); fail with ``error_type`` otherwise."""
+    client = redis.Redis.from_url(redis_url or os.environ["ORCHESTRATOR_TEST_REDIS_URL"])
+    call = client.incr(counter_key)
+    if call not in [int(c) for c in calls]:
+        raise StepError(error_type, f"call {call} fails")
+    return {"call": call}

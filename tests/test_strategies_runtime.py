@@ -428,3 +428,69 @@ def test_pipeline_timeout_expires_the_run(client) -> None:
     assert doc["status"] == "Expired"
     assert doc["nodes"]["s.a"]["status"] == "Expired"
     assert doc["nodes"]["s.b"]["status"] == "NotStarted"
+
+
+# --- regressions -------------------------------------------------------------------------------
+
+def test_retry_budget_restarts_when_a_group_retry_reruns_the_step(client, redis_server) -> None:
+    """Timeout -> Retry(2) inside a RetryStepGroup: each run of the group gets both retries."""
+    counter = f"calls:{uuid.uuid4().hex}"
+    doc = client.submit(pipeline("budget", [stage("s", [
+        group("g", [
+            py("a", "succeed_on_calls", kwargs={"counter_key": counter, "calls": [3, 6], "error_type": "Timeout",
+                                                "redis_url": redis_server.url},
+               strategies=[on("Timeout", "Retry", **retry(2, ["0s"]))]),
+            flaky("b", 2, redis_server.url),
+        ], strategies=[on("AllErrors", "RetryStepGroup", retryCount=1, retryIntervals=["0s"])]),
+    ])])).wait(60)
+    assert doc["nodes"]["s.g"]["status"] == "Success", doc["nodes"]
+    assert doc["nodes"]["s.g.a"]["attempts"] == 6  # (1 + 2 retries) in each of the group's 2 runs
+    assert doc["nodes"]["s.g.b"]["attempts"] == 2
+
+
+def test_stage_timeout_does_not_interrupt_the_stage_rollback(client) -> None:
+    doc = client.submit(pipeline("timeout_then_rollback", [
+        stage("s", [shell("slow", "sleep 30")], timeout="1s", rollback=[py("undo", "sleep", args=[2])],
+              strategies=[on("Timeout", "StageRollback")]),
+    ])).wait(60)
+    undo = doc["nodes"]["s.rollback.undo"]
+    assert undo["status"] == "Success" and undo["attempts"] == 1
+    assert doc["nodes"]["s"]["status"] == "RolledBack"
+
+
+def test_pipeline_rollback_waits_for_a_running_child_run(client, tmp_path: Path) -> None:
+    write_yaml(tmp_path / "child.yaml", pipeline("slow_child", [
+        stage("c", [py("work", "sleep", args=[2])], rollback=[py("child_undo")])]))
+    write_yaml(tmp_path / "parent.yaml", pipeline("waiting_parent", [
+        parallel(child_stage("ch", "slow_child"),
+                 stage("s", [py("bad", "fail", strategies=[on("AllErrors", "PipelineRollback")])],
+                       rollback=[py("undo")])),
+    ]))
+    doc = client.submit(tmp_path / "parent.yaml").wait(60)
+    assert doc["status"] == "RolledBack"
+    assert doc["nodes"]["s"]["status"] == "RolledBack"
+    assert doc["nodes"]["ch"]["status"] == "Success"  # not stopped, not rolled back: its own result
+    child = client.run(doc["nodes"]["ch"]["child_run_id"]).document()
+    assert child["status"] == "Success" and child["nodes"]["c.rollback.child_undo"]["status"] == "NotStarted"
+    assert ts(doc["ended_at"]) >= ts(child["ended_at"])
+
+
+def test_a_failed_steps_outputs_stay_readable_after_ignore(client) -> None:
+    doc = client.submit(pipeline("failed_outputs", [stage("s", [
+        shell("probe", "echo half-done; exit 3", strategies=[on("AllErrors", "Ignore")]),
+        py("read", "echo", kwargs={"code": "<+execution.steps.probe.output.exitCode>"}),
+    ])])).wait(60)
+    assert doc["nodes"]["s.probe"]["status"] == "IgnoreFailed"
+    assert client.store.output(doc["run_id"], "s.read")["result"] == {"code": 3}
+
+
+def test_group_timeout_with_stage_rollback_rolls_back_the_stage(client) -> None:
+    source = pipeline("group_timeout", [stage("s", [
+        group("g", [shell("slow", "sleep 30")], rollback=[py("undo_group")]),
+        py("after", when={"stageStatus": "All"}),
+    ], rollback=[py("undo_stage")], strategies=[on("Timeout", "StageRollback")])])
+    source["pipeline"]["stages"][0]["stage"]["spec"]["execution"]["steps"][0]["stepGroup"]["timeout"] = "1s"
+    doc = client.submit(source).wait(60)
+    assert doc["nodes"]["s"]["status"] == "RolledBack"
+    assert doc["nodes"]["s.rollback.undo_stage"]["status"] == "Success"
+    assert doc["nodes"]["s.after"]["status"] == "Skipped"

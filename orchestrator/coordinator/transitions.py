@@ -314,6 +314,7 @@ class Transitions:
                                       message=message)
         if output:
             fields["output"] = output
+            self.view.set_output(node, output)  # later steps may read a failed step's outputs
         self.view.attempt(node, attempt, **fields)
         self.view.update(node, error_type=str(error_type), message=message)
         action = self.plan.node(node).strategies.get(str(error_type))
@@ -368,9 +369,11 @@ class Transitions:
             self._queue_attempt(node, attempt + 1, 0.0)
             return
         spec = action.get("spec") or {}
-        if attempt <= int(spec.get("retryCount", 0)):
+        done = int(self.view.get(node).get("retries", 0))  # strategy retries since the node started
+        if done < int(spec.get("retryCount", 0)):
             intervals = spec.get("retryIntervals") or ["0s"]
-            wait = parse_duration(intervals[min(attempt - 1, len(intervals) - 1)])
+            wait = parse_duration(intervals[min(done, len(intervals) - 1)])
+            self.view.update(node, retries=done + 1)
             self._queue_attempt(node, attempt + 1, wait)
             return
         then = (spec.get("onRetryFailure") or {}).get("action")
@@ -413,9 +416,10 @@ class Transitions:
             self._abort_run(Status.ABORTED, f"aborted by the failure strategy of {scope}: {message}")
         elif kind == "PipelineRollback":
             self._pipeline_rollback(scope)
-        elif kind in ("StageRollback", "StepGroupRollback"):
-            owner = scope if self.plan.node(scope).kind in ("stage", "group") else self.plan.node(scope).stage
-            self._scope_rollback(owner or scope, "rollback")
+        elif kind == "StageRollback":
+            self._scope_rollback(self.plan.node(scope).stage or scope, "rollback")
+        elif kind == "StepGroupRollback":
+            self._scope_rollback(scope, "rollback")
         else:  # Retry, ManualIntervention and MarkAsFailure have no meaning for a whole scope
             self._finish(scope, failed)
 
@@ -437,6 +441,7 @@ class Transitions:
         """Stop what still runs in the scope, then run its rollbackSteps as a compensating chain."""
         view = self.view
         self._stop_descendants(scope, Status.ABORTED)
+        view.del_timer("scope_timeout", scope, 0)  # the rollback is not bound by the scope's timeout
         view.update(scope, mode=mode)
         view.event(type="rollback", node=scope)
         section = self.plan.node(scope).rollback
@@ -457,12 +462,13 @@ class Transitions:
         ran_slots = self.plan.node(ROOT).slots[: int(root.get("cursor", 0)) + 1]
         order: list[list[str]] = []
         for slot in reversed(ran_slots):
-            members = [s for s in slot if self._needs_pipeline_rollback(s)]
+            members = [s for s in slot if self._needs_pipeline_rollback(s) or self._running_child(s)]
             if members:
                 order.append(members)
         for stage in (s for slot in ran_slots for s in slot):
             if self.plan.node(stage).child_pipeline is None:
                 self._stop_descendants(stage, Status.ABORTED)
+                view.del_timer("scope_timeout", stage, 0)
         view.update(ROOT, mode="pipeline_rollback")
         view.event(type="rollback", node=ROOT, order=order)
         view.put(PIPELINE_ROLLBACK, self._container_record(view.get(PIPELINE_ROLLBACK), slots=order))
@@ -474,6 +480,11 @@ class Transitions:
             return False
         status = self.view.status(stage)
         return status not in (Status.NOT_STARTED, Status.SKIPPED, Status.ROLLED_BACK)
+
+    def _running_child(self, stage: str) -> bool:
+        """A chained child still running is neither rolled back nor stopped: the rollback waits for
+        it, and its stage ends with the child's own final status."""
+        return self.plan.node(stage).child_pipeline is not None and self.view.status(stage) == Status.RUNNING
 
     def _rollback_done(self, owner: str, section_status: str) -> None:
         final = Status.ROLLED_BACK if section_status in COUNTS_FOR_SUCCESS else Status.FAILED
@@ -513,7 +524,11 @@ class Transitions:
         self.view.put(container, record)
         if container == PIPELINE_ROLLBACK:
             for stage in slot:
-                self.view.update(stage, mode="pipeline_rollback")
+                record = self.view.update(stage, mode="pipeline_rollback")
+                if self.plan.node(stage).child_pipeline is not None:
+                    if record["status"] != Status.RUNNING:
+                        self._child_done(PIPELINE_ROLLBACK, stage, record["status"])
+                    continue  # else: finishes when its child run does
                 section = self.plan.node(stage).rollback
                 if section:
                     self.view.put(section, self._container_record(self.view.get(section)))
@@ -602,6 +617,7 @@ class Transitions:
             self._finish(key, Status.SKIPPED)
             return
         if node.kind == "step":
+            view.update(key, retries=0)
             self._queue_attempt(key, int(view.get(key).get("attempt", 0)) + 1, 0.0)
         elif node.child_pipeline is not None:
             self._start_child(node)
@@ -660,6 +676,8 @@ class Transitions:
             view.del_timer("scope_timeout", key, 0)
         if node.kind == "rollback":
             self._rollback_done(node.parent or ROOT, status)
+        elif node.kind == "stage" and record.get("mode") == "pipeline_rollback":
+            self._child_done(PIPELINE_ROLLBACK, key, status)  # a child run awaited by the rollback
         elif node.parent is not None:
             self._child_done(node.parent, key, status)
 
@@ -694,12 +712,11 @@ class Transitions:
                     view.command(AbortChild(record["child_run_id"], Status.ABORTED))
             if reset:
                 if current != Status.NOT_STARTED:
-                    view.put(key, {"status": Status.NOT_STARTED, "attempt": attempt,
-                                   "group_attempt": record.get("group_attempt")})
+                    view.put(key, {"status": Status.NOT_STARTED, "attempt": attempt})
             elif current in ACTIVE:
                 view.update(key, status=status, ended_at=view.now)
                 view.event(type="node", node=key, status=status)
-            elif current == Status.NOT_STARTED and node.kind == "step" and not node.in_rollback:
+            elif current == Status.NOT_STARTED and node.kind in ("step", "group") and not node.in_rollback:
                 view.update(key, status=Status.SKIPPED)
 
     def _abort_run(self, status: Status, reason: str) -> None:
