@@ -160,6 +160,38 @@ def _log_tail(path: Path, limit: int = 3000) -> str:
         return ""
 
 
+_PIDS_FILE = "pids"
+
+
+def _record_pid(directory: Path, pid: int) -> None:
+    """Note a child for the watchdog: ``pid create_time`` (redis-server rewrites its environment
+    area for its process title, so the marker alone does not find it)."""
+    try:
+        started = psutil.Process(pid).create_time()
+    except psutil.Error:
+        return
+    with open(directory / _PIDS_FILE, "a") as pids:
+        pids.write(f"{pid} {started}\n")
+
+
+def recorded_processes(directory: str | Path) -> list[psutil.Process]:
+    """The recorded children that still run (a reused pid is recognized by its start time)."""
+    found = []
+    try:
+        lines = (Path(directory) / _PIDS_FILE).read_text().split("\n")
+    except OSError:
+        return found
+    for line in lines:
+        try:
+            pid, started = line.split()
+            proc = psutil.Process(int(pid))
+            if abs(proc.create_time() - float(started)) < 0.5:
+                found.append(proc)
+        except (ValueError, psutil.Error):
+            continue
+    return found
+
+
 def _private_directory() -> Path:
     directory = Path(tempfile.mkdtemp(prefix="orchestrator-"))
     if len(str(directory / "redis.sock")) > _SOCKET_PATH_MAX:  # a long $TMPDIR: use /tmp instead
@@ -201,8 +233,10 @@ class EmbeddedCluster:
         return env
 
     def _spawn(self, args: list[str], **kwargs: Any) -> subprocess.Popen:
-        return subprocess.Popen(args, env=self._env(), stdin=subprocess.DEVNULL, start_new_session=True,
+        proc = subprocess.Popen(args, env=self._env(), stdin=subprocess.DEVNULL, start_new_session=True,
                                 close_fds=True, **kwargs)
+        _record_pid(self.directory, proc.pid)
+        return proc
 
     def start(self) -> "EmbeddedCluster":
         atexit.register(self.stop)
@@ -363,7 +397,11 @@ def _watch(owner_pid: int, owner_started: float, directory: str, interval: float
         except psutil.NoSuchProcess:
             break
         time.sleep(interval)
-    _end(marked_processes(directory), grace=3.0)
+    me = os.getpid()
+    found = {p.pid: p for p in _descendants([p.pid for p in recorded_processes(directory) if p.pid != me])}
+    found.update({p.pid: p for p in marked_processes(directory)})
+    found.pop(me, None)
+    _end(list(found.values()), grace=3.0)
     shutil.rmtree(directory, ignore_errors=True)
 
 
