@@ -37,6 +37,7 @@ OPERATOR_ACTIONS = ("Retry", "Ignore", "MarkAsSuccess", "MarkAsFailure", "Abort"
 
 _QUIET = ("Success", "Skipped", "NotStarted", "Queued", "Running")
 _VALUE_WIDTH = 60
+_MESSAGE_WIDTH = 120  # in the tree; the details below a tree show the whole message
 
 
 def status_text(status: str) -> Text:
@@ -76,12 +77,12 @@ def _label(key: str, entry: dict[str, Any], output: Any = None) -> Text:
     if entry.get("attempts", 0) > 1:
         text.append(f"  attempts: {entry['attempts']}", style="dim")
     if entry.get("error_type") and entry["status"] not in ("Success", "Queued", "Running"):
-        text.append(f"  [{entry['error_type']}] {entry.get('message') or ''}", style="red")
+        text.append(f"  [{entry['error_type']}] {_short(entry.get('message') or '', _MESSAGE_WIDTH)}", style="red")
     if entry.get("action"):
         text.append(f"  action: {entry['action']}", style="magenta")
     if entry.get("child_run_id"):
         text.append(f"  child run: {entry['child_run_id']}", style="dim")
-    summary = output_summary(output) if entry["status"] in ("Success", "IgnoreFailed") else ""
+    summary = output_summary(output) if entry["status"] == "Success" else ""
     if summary:
         text.append(f"  → {summary}", style="cyan")
     return text
@@ -143,8 +144,11 @@ def waiting_commands(doc: dict[str, Any], redis_url: str | None = None) -> dict[
     return commands
 
 
-def waiting_hints(doc: dict[str, Any], redis_url: str | None = None) -> list[Text]:
-    """One block per waiting node: what it waits for and the exact command that answers it."""
+def waiting_hints(doc: dict[str, Any], redis_url: str | None = None,
+                  outputs: dict[str, Any] | None = None) -> list[Text]:
+    """One block per waiting node: what it waits for and the exact command that answers it
+    (``outputs``: step outputs by node, for an approval's ``approvalMessage``)."""
+    outputs = outputs or {}
     hints = []
     run_id = doc["run_id"]
     for key, entry in doc["nodes"].items():
@@ -156,9 +160,11 @@ def waiting_hints(doc: dict[str, Any], redis_url: str | None = None) -> list[Tex
                 "  answer with: ", (_command("intervene", run_id, key, "ACTION", redis_url=redis_url), "bold"),
                 f"\n  ACTION is one of: {', '.join(actions)}"))
         elif entry["status"] == "ApprovalWaiting":
+            output = outputs.get(key)
+            message = entry.get("message") or (output.get("approvalMessage") if isinstance(output, dict) else None)
             hints.append(Text.assemble(
                 (f"{key} is waiting for an approval", "bold yellow"),
-                f" ({entry['message']})" if entry.get("message") else "", "\n",
+                f": {message}" if message else "", "\n",
                 "  approve with: ", (_command("approve", run_id, key, redis_url=redis_url), "bold"), "\n",
                 "  reject with:  ", (_command("reject", run_id, key, redis_url=redis_url), "bold")))
     return hints
@@ -249,7 +255,7 @@ def run_view(doc: dict[str, Any], details: bool = False, *, outputs: dict[str, A
     """The tree, then the waiting nodes' commands; with ``details`` also every failure's attempts
     and the summary line (what ``status`` and the end of ``run`` print)."""
     parts: list[Any] = [run_tree(doc, outputs)]
-    parts.extend(waiting_hints(doc, redis_url))
+    parts.extend(waiting_hints(doc, redis_url, outputs))
     if details:
         failures = failure_details(doc)
         if failures:

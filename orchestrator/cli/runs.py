@@ -29,15 +29,31 @@ from orchestrator.cli.app import app
 from orchestrator.cli.output import input_errors
 from orchestrator.cli.render import run_view, status_text, waiting_commands, waiting_hints
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+def _console(stderr: bool = False) -> Console:
+    """A terminal wraps at its width; anything else (a pipe, a CI log) gets whole lines."""
+    console = Console(stderr=stderr, highlight=False)
+    return console if console.is_terminal else Console(stderr=stderr, highlight=False, width=1000)
+
+
+class _Lazy:
+    """``console.print`` resolves the stream at call time (tests swap sys.stdout)."""
+
+    def __init__(self, stderr: bool) -> None:
+        self.stderr = stderr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_console(self.stderr), name)
+
+
+console: Console = _Lazy(False)  # type: ignore[assignment]
+err: Console = _Lazy(True)  # type: ignore[assignment]
 
 RedisOption = typer.Option(None, "--redis-url", envvar="ORCHESTRATOR_REDIS_URL", metavar="URL",
                            help="Redis holding run state (default: $ORCHESTRATOR_REDIS_URL).")
 
 
 def _usage_error(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    err.print(f"[red]error:[/red] {message}")
     return typer.Exit(2)
 
 
@@ -132,8 +148,9 @@ def run(
                     raise _usage_error(str(exc)) from None
                 handle = client.submit(plan)
                 if detach:
-                    if as_json:
-                        _print_json({"run_id": handle.id})
+                    if as_json:  # one line, for `RUN=$(orchestrator run --detach --json ... | jq -r .run_id)`
+                        sys.stdout.write(json.dumps({"run_id": handle.id}) + "\n")
+                        sys.stdout.flush()
                     else:
                         console.print(f"run [bold]{handle.id}[/bold] enqueued; follow it with "
                                       f"`orchestrator status {handle.id}`")
@@ -206,15 +223,19 @@ def _follow(handle: Any, timeout: float | None, *, live: bool, hints: Console,
     def snapshot() -> dict[str, Any]:
         return run_document(store, plan, handle.id, attempts=False)
 
+    def waiting_outputs(doc: dict[str, Any]) -> dict[str, Any]:  # an approval's message
+        return {key: store.output(handle.id, key) for key, entry in doc["nodes"].items()
+                if entry["status"] == "ApprovalWaiting"}
+
     doc = snapshot()
-    view = Live(run_view(doc, redis_url=hint_url), console=console, refresh_per_second=8,
+    view = Live(run_view(doc, redis_url=hint_url), console=_console(), refresh_per_second=8,
                 transient=True) if live else nullcontext()
     with view:
         while doc["status"] not in FINISHED:
             if live:
-                view.update(run_view(doc, redis_url=hint_url))
+                view.update(run_view(doc, redis_url=hint_url, outputs=waiting_outputs(doc)))
             else:
-                _print_new_hints(doc, hint_url, hints, shown)
+                _print_new_hints(doc, hint_url, hints, shown, waiting_outputs(doc))
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return None
@@ -227,15 +248,15 @@ def _follow(handle: Any, timeout: float | None, *, live: bool, hints: Console,
 
 
 def _print_new_hints(doc: dict[str, Any], hint_url: str | None, out: Console,
-                     shown: set[tuple[str, int]]) -> None:
+                     shown: set[tuple[str, int]], outputs: dict[str, Any]) -> None:
     waiting = waiting_commands(doc, hint_url)
     if not waiting:
         return
-    for hint, key in zip(waiting_hints(doc, hint_url), waiting):
+    for hint, key in zip(waiting_hints(doc, hint_url, outputs), waiting):
         mark = (key, doc["nodes"][key].get("attempts", 0))
         if mark not in shown:
             shown.add(mark)
-            out.print(hint, soft_wrap=True)
+            out.print(hint)
 
 
 # --- inspecting runs ----------------------------------------------------------------------------
