@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.config import Settings, load_settings
-from orchestrator.coordinator.document import run_document
+from orchestrator.coordinator.document import iso, run_document
 from orchestrator.coordinator.engine import Engine, RunNotFound
 from orchestrator.coordinator.statuses import FINISHED, Status
 from orchestrator.coordinator.transitions import OperatorError, new_run_id
@@ -74,13 +74,14 @@ class Client:
         return RunHandle(self, run_id)
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest runs first: ``run_id, pipeline, status, parent_run_id, created_at`` (ISO 8601)."""
         runs = []
         for run_id in self.store.list_runs(limit):
             meta = self.store.meta(run_id)
             if meta:
                 runs.append({"run_id": run_id, "pipeline": meta.get("pipeline"), "status": meta.get("status"),
                              "parent_run_id": meta.get("parent_run_id") or None,
-                             "created_at": float(meta.get("created_at", 0))})
+                             "created_at": iso(meta.get("created_at"))})
         return runs
 
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -242,7 +243,7 @@ def test_list_json(cli, client, tmp_path: Path) -> None:
     assert runs[0]["run_id"] == run_id  # newest first
     entry = runs[0]
     assert entry["pipeline"] == "listed" and entry["status"] == "Success" and entry["parent_run_id"] is None
-    assert isinstance(entry["created_at"], float)
+    assert datetime.fromisoformat(entry["created_at"]).tzinfo is not None
     human = cli("list")
     assert run_id in human.stdout and "listed" in human.stdout
 

@@ -302,7 +302,7 @@ def list_runs(
         return
     table = Table("run id", "pipeline", "status", "created", "parent run")
     for entry in runs:
-        created = datetime.fromtimestamp(entry["created_at"]).strftime("%Y-%m-%d %H:%M:%S") \
+        created = datetime.fromisoformat(entry["created_at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S") \
             if entry.get("created_at") else ""
         table.add_row(entry["run_id"], entry["pipeline"] or "", status_text(entry["status"] or ""),
                       created, entry["parent_run_id"] or "")
