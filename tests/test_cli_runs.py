@@ -444,3 +444,45 @@ def test_summary_line_and_output_summary() -> None:
     assert output_summary({"stdout": "one\ntwo\n", "outputVariables": {}}) == "stdout: two"
     assert output_summary({"outputVariables": {"long": "x" * 100}}) == "long=" + "x" * 59 + "…"
     assert output_summary(None) == ""
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["terminal", "pipe"])
+def test_following_a_run_shows_the_answer_command_while_it_waits(client, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch, live: bool) -> None:
+    """`run` follows with the tree redrawn on a terminal (or hints printed once on a pipe)."""
+    import threading
+
+    from orchestrator.cli import runs
+
+    buffer = io.StringIO()
+    screen = Console(file=buffer, force_terminal=live, width=300, color_system=None, highlight=False)
+    monkeypatch.setattr(runs, "_console", lambda stderr=False: screen)
+    path = write_yaml(tmp_path / "gate.yaml", pipeline("followed", [stage("s", [approval_step("gate", "Go?"),
+                                                                                 py("after")])]))
+    run = client.submit(path)
+    url = "unix:///tmp/orchestrator-test/redis.sock"
+    outcome: dict[str, Any] = {}
+
+    def follow() -> None:
+        try:
+            outcome["doc"] = runs._follow(run, 120, live=live, hints=screen, hint_url=url)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    command = f"orchestrator approve {run.id} s.gate --redis-url {url}"
+    deadline = time.monotonic() + 60
+    while command not in buffer.getvalue():
+        assert time.monotonic() < deadline, buffer.getvalue()
+        assert follower.is_alive(), outcome
+        time.sleep(0.05)
+    assert "s.gate is waiting for an approval: Go?" in buffer.getvalue()
+    if live:
+        assert "gate (HarnessApproval)" in buffer.getvalue()  # the tree, redrawn
+    run.approve("s.gate")
+    follower.join(60)
+    assert not follower.is_alive() and "error" not in outcome, outcome
+    assert outcome["doc"]["status"] == "Success"
+    if not live:
+        assert buffer.getvalue().count(command) == 1  # printed once, not on every event
