@@ -73,19 +73,15 @@ class Tracked:
         while not self._done.is_set() and self.proc.poll() is None:
             try:
                 for child in root.children(recursive=True):
-                    if child.pid not in self.seen:
-                        self.seen[child.pid] = child
-                        try:
-                            self.exes[child.pid] = os.path.realpath(child.exe())
-                            self.commands[child.pid] = " ".join(child.cmdline())
-                        except psutil.Error:
-                            pass
-                        try:
-                            marker = child.environ().get(MARKER)
-                        except psutil.Error:
-                            marker = None
-                        if marker:
-                            self.directories.add(marker)
+                    child = self.seen.setdefault(child.pid, child)
+                    try:  # again on every pass: a child sampled between fork and exec looks like its parent
+                        self.exes[child.pid] = os.path.realpath(child.exe())
+                        self.commands[child.pid] = " ".join(child.cmdline())
+                        marker = child.environ().get(MARKER)
+                    except psutil.Error:
+                        marker = None
+                    if marker:
+                        self.directories.add(marker)
             except psutil.Error:
                 pass
             time.sleep(0.02)

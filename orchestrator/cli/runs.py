@@ -228,7 +228,8 @@ def _follow(handle: Any, timeout: float | None, *, live: bool, hints: Console,
                 if entry["status"] == "ApprovalWaiting"}
 
     doc = snapshot()
-    view = Live(run_view(doc, redis_url=hint_url), console=_console(), refresh_per_second=8,
+    view = Live(run_view(doc, redis_url=hint_url, outputs=waiting_outputs(doc)), console=_console(),
+                refresh_per_second=8,
                 transient=True) if live else nullcontext()
     with view:
         while doc["status"] not in FINISHED:
