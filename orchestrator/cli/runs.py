@@ -160,6 +160,7 @@ def run(
                               hints=err if as_json else console, hint_url=embedded_url)
                 timed_out = doc is None
                 if timed_out:
+                    still = handle.status()
                     if client.embedded is not None:
                         handle.abort()  # the embedded Redis goes away with this command
                     doc = handle.document()
@@ -175,7 +176,7 @@ def run(
         else:
             console.print(run_view(doc, details=True, outputs=outputs))
         if timed_out:
-            err.print(f"[yellow]run {handle.id} still {doc['status']} after {timeout:g}s"
+            err.print(f"[yellow]run {handle.id} still {still} after {timeout:g}s"
                       + ("; aborted (the embedded Redis stops with this command)" if client.embedded else
                          f"; it goes on (`orchestrator status {handle.id}`)") + "[/yellow]")
             raise typer.Exit(1)
