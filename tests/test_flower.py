@@ -80,8 +80,9 @@ def test_flower_requires_auth_lists_workers_and_finds_a_runs_tasks(cluster: Clus
     run_id = doc["run_id"]
 
     def run_tasks() -> dict | None:
-        response = httpx.get(base + "/api/tasks", auth=AUTH, timeout=60)
-        tasks = {tid: t for tid, t in response.json().items() if run_id in (t.get("args") or "")}
+        # Flower's own search, as an operator would use it: the run id finds the run's tasks only.
+        response = httpx.get(base + "/api/tasks", params={"search": run_id}, auth=AUTH, timeout=60)
+        tasks = response.json()
         return tasks if len(tasks) == 3 and all(t.get("state") == "SUCCESS" for t in tasks.values()) else None
 
     tasks = wait_for(run_tasks, 90, "Flower to hold the run's three tasks", interval=1.0)
@@ -96,6 +97,8 @@ def test_flower_requires_auth_lists_workers_and_finds_a_runs_tasks(cluster: Clus
         "s.report": ("orchestrator.step.ShellScript", default.node_name),
         "s.train": ("orchestrator.step.Python", gpu.node_name),
     }
-    # The other run's task is there too, and not mixed in.
+    assert all(run_id in task["args"] for task in tasks.values())
+    # The other run's task is in Flower too, but not among this run's.
     all_tasks = httpx.get(base + "/api/tasks", auth=AUTH, timeout=60).json()
     assert any(other["run_id"] in (t.get("args") or "") for t in all_tasks.values())
+    assert not any(other["run_id"] in t["args"] for t in tasks.values())
