@@ -7,8 +7,8 @@ started with ``--queues gpu`` is the delegate for it. Without queues it consumes
 
 Stopping: SIGTERM (or SIGINT) to the *main* process is Celery's warm shutdown — the node stops
 taking messages, finishes the steps it is running (they record their outcome as usual) and hands
-every message it had prefetched but not started back to the queue. A second SIGTERM/SIGINT, or
-SIGQUIT, is a cold shutdown: running steps are lost and detected by their ``lost`` timer.
+every message it had prefetched but not started back to the queue. SIGQUIT (or a second Ctrl-C)
+is a cold shutdown: running steps are lost and detected by their ``lost`` timer.
 """
 
 from __future__ import annotations
