@@ -95,27 +95,21 @@ def check_shell(shell: str, x: str, y: str) -> None:
     assert out.decode("utf-8").split("\0")[:-1] == [expect(x, y) for expect in expected]
 
 
-needs_bash = pytest.mark.usefixtures()  # bash and sh are part of every CI machine
-needs_sh = pytest.mark.usefixtures()
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@needs_bash
 @PROPERTY
 @given(x=VALUE, y=VALUE)
 def test_bash_sees_exactly_the_value_and_runs_nothing(x: str, y: str) -> None:
     check_shell("bash", x, y)
 
 
-@needs_sh
 @PROPERTY
 @given(x=VALUE, y=VALUE)
 def test_sh_sees_exactly_the_value_and_runs_nothing(x: str, y: str) -> None:
     check_shell("sh", x, y)
 
 
-@needs_bash
-@needs_sh
 @pytest.mark.parametrize("shell", ["bash", "sh"])
 @pytest.mark.parametrize("attack", ATTACKS[:8])
 def test_known_injections_do_nothing(shell: str, attack: str) -> None:

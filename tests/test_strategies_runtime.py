@@ -51,6 +51,7 @@ def test_seed_stage_rollback_is_not_a_failure_for_the_next_stage(client) -> None
         stage("stage2", [py("on_failure")], when={"pipelineStatus": "Failure"}),
     ])).wait(60)
     assert doc["nodes"]["stage1"]["status"] == "RolledBack"
+    assert doc["nodes"]["stage1"]["error_type"] == "Unknown"  # as in SPEC §10's run document
     assert doc["nodes"]["stage1.rollback.undo"]["status"] == "Success"
     assert doc["nodes"]["stage2"]["status"] == "Skipped"
 

@@ -359,6 +359,8 @@ class Transitions:
             view.update(node, status=failed, ended_at=view.now)
             view.event(type="node", node=node, status=failed, attempt=attempt, error_type=error_type,
                        message=message, action=kind)
+            for container in self.plan.ancestors(node)[:-1]:  # up to its stage, not the pipeline
+                self._note_error(container, error_type, message)
             self._rollback(node, kind)
         else:  # validated away; be safe
             self._finish(node, failed)
@@ -555,6 +557,12 @@ class Transitions:
         else:
             self._finish(container, aggregate(record.get("worst")))
 
+    def _note_error(self, container: str, error_type: str, message: str | None) -> None:
+        """A container shows the error type of its first failed child (SPEC §10's run document)."""
+        record = self.view.get(container)
+        if not record.get("error_type") and self.plan.nodes.get(container) is not None:
+            self.view.update(container, error_type=error_type, message=message)
+
     def _child_done(self, container: str, child: str, status: str) -> None:
         record = self.view.get(container)
         if record["status"] != Status.RUNNING:
@@ -679,6 +687,8 @@ class Transitions:
         elif node.kind == "stage" and record.get("mode") == "pipeline_rollback":
             self._child_done(PIPELINE_ROLLBACK, key, status)  # a child run awaited by the rollback
         elif node.parent is not None:
+            if record.get("error_type") and status not in (Status.SUCCESS, Status.SKIPPED):
+                self._note_error(node.parent, record["error_type"], record.get("message"))
             self._child_done(node.parent, key, status)
 
     # ======================================================================================
