@@ -180,3 +180,46 @@ def test_run_facts_are_available_as_expressions(client) -> None:
     two = client.store.output(second["run_id"], "s.show")["result"]
     assert one["id"] == first["run_id"] and one["name"] == "facts"
     assert int(two["seq"]) == int(one["seq"]) + 1
+
+
+def test_a_replayed_start_is_recognised_by_its_token(client) -> None:
+    """A start whose reply was lost and is retried with the same token returns the snapshot again;
+    any other start of that attempt (a duplicate message) is refused."""
+    run = client.submit(pipeline("replay", [stage("s", [{"step": {
+        "identifier": "w", "type": "Wait", "spec": {"duration": "1h"}}}])]))
+    store = client.store
+    deadline = time.monotonic() + 30
+    while store.all_nodes(run.id).get("s.w", {}).get("status") != "Running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    record = store.all_nodes(run.id)["s.w"]
+    common = dict(worker="w", lost_timeout=5, timeout=None, prefetch_nodes=["s.w"], prefetch_outputs=[])
+    replay = store.start_attempt(run.id, "s.w", 1, token=record["start_token"], **common)
+    assert replay.started and replay.snapshot.nodes["s.w"]["status"] == "Running"
+    other = store.start_attempt(run.id, "s.w", 1, token="someone-else", **common)
+    assert not other.started
+    run.abort()
+
+
+def test_a_waiting_step_is_published_again_only_if_its_message_is_gone(client) -> None:
+    """Queue 'parked' has a (pretend) live consumer that never takes anything: the step waits.
+    While its message sits in the queue nothing is re-sent; once it is gone, it is re-sent."""
+    store, redis = client.store, client.store.redis
+    redis.delete("parked")
+    store.announce_worker("pretend@host", ["parked"])
+    run = client.submit(pipeline("parked", [stage("s", [py("a", delegateSelectors=["parked"])])]))
+    provisioning = client.settings.provisioning_timeout
+    deadline = time.monotonic() + 3 * provisioning + 1
+    while time.monotonic() < deadline:  # several provisioning checks pass
+        store.announce_worker("pretend@host", ["parked"])
+        time.sleep(0.2)
+    assert redis.llen("parked") == 1, "no duplicate while the message waits in the queue"
+    assert run.status() == "Running"
+    redis.delete("parked")  # the message is lost
+    deadline = time.monotonic() + 3 * provisioning + 5
+    while redis.llen("parked") == 0 and time.monotonic() < deadline:
+        store.announce_worker("pretend@host", ["parked"])
+        time.sleep(0.2)
+    assert redis.llen("parked") == 1, "a lost message is published again"
+    store.retire_worker("pretend@host")
+    run.abort()
+    redis.delete("parked")

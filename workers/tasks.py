@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from typing import Any
 
 import redis
@@ -85,8 +86,9 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
     plan_node = plan.node(node)
     from orchestrator.expressions import RunContextResolver, render_value
 
+    token = uuid.uuid4().hex  # lets a retried start whose reply was lost recognise itself
     started = with_redis_retry(f"start {node}#{attempt}", lambda: engine.store.start_attempt(
-        run_id, node, attempt,
+        run_id, node, attempt, token=token,
         worker=f"{task.request.hostname or runtime.worker_identity()}",
         lost_timeout=settings.lost_step_timeout,
         timeout=plan_node.timeout,

@@ -97,6 +97,9 @@ class Engine:
         self.publisher = publisher
         self.plans = PlanCache(store)
         self.live_queues = live_queues or (lambda: store.live_queues(settings.worker_ttl))
+        # Messages waiting in a queue can be counted when Celery's broker is this same Redis.
+        same_redis = settings.broker_url in (None, settings.redis_url)
+        self.queue_depth: Callable[[str], int | None] = store.queue_depth if same_redis else (lambda _: None)
 
     # --- the transaction loop -------------------------------------------------------------
     def transact(
@@ -115,7 +118,7 @@ class Engine:
                 snapshot = self.store.read(run_id, [ROOT, *wanted])
             view = RunView(self.store, plan, snapshot)
             try:
-                result = apply(Transitions(view, self.settings, self.live_queues))
+                result = apply(Transitions(view, self.settings, self.live_queues, self.queue_depth))
             except StaleSnapshot:
                 wanted = sorted(set(wanted) | view.read_keys)
                 snapshot = None

@@ -62,11 +62,12 @@ def failure_status(error_type: str | None) -> Status:
 class Transitions:
     """Applies events to one run. Create one per transition attempt (it holds the agenda)."""
 
-    def __init__(self, view: RunView, settings: Any, live_queues: Any = None) -> None:
+    def __init__(self, view: RunView, settings: Any, live_queues: Any = None, queue_depth: Any = None) -> None:
         self.view = view
         self.plan = view.plan
         self.settings = settings
         self.live_queues = live_queues
+        self.queue_depth = queue_depth
         self._agenda: list[str] = []
 
     # ======================================================================================
@@ -120,9 +121,9 @@ class Transitions:
         handler = getattr(self, f"_on_{kind}", None)
         if handler is None:
             return False
+        self.view.del_timer(kind, node, attempt)  # before the handler, which may re-arm it
         handled = handler(node, attempt)
         if handled:
-            self.view.del_timer(kind, node, attempt)
             self._drain()
         return bool(handled)
 
@@ -196,15 +197,20 @@ class Transitions:
         if record["status"] != Status.QUEUED or record.get("attempt") != attempt:
             return False
         plan_node = self.plan.node(node)
+        queue = self._queue(plan_node)
         consumed = self.live_queues() if self.live_queues else set()
-        if plan_node.queue not in consumed:
+        if queue not in consumed:
             self._fail_attempt(node, attempt, ErrorType.DELEGATE_PROVISIONING,
-                               f"no worker consumes queue {plan_node.queue!r} "
+                               f"no worker consumes queue {queue!r} "
                                f"(waited {self.settings.provisioning_timeout:g}s)")
             return True
-        # A worker consumes the queue: the step is only waiting its turn (or its message was lost
-        # between commit and publish). Publishing again is harmless: attempts start exactly once.
-        self.view.command(Publish(node, attempt, plan_node.queue, plan_node.step_type or ""))
+        # A worker consumes the queue. If the queue still holds messages, the step is only waiting
+        # its turn; if it is empty, the message may have been lost (a process died between commit
+        # and publish, or a commit's reply was lost): publish again. A duplicate is harmless,
+        # attempts start exactly once.
+        depth = self.queue_depth(queue) if self.queue_depth else None
+        if not depth:
+            self.view.command(Publish(node, attempt, queue, plan_node.step_type or ""))
         self.view.add_timer("queued", node, attempt, self.view.now + self.settings.provisioning_timeout)
         return True
 
@@ -666,10 +672,12 @@ class Transitions:
 
     def _publish(self, node: str, attempt: int, countdown: float) -> None:
         plan_node = self.plan.node(node)
-        self.view.command(Publish(node, attempt, plan_node.queue or self.settings.default_queue,
-                                  plan_node.step_type or "", countdown))
+        self.view.command(Publish(node, attempt, self._queue(plan_node), plan_node.step_type or "", countdown))
         self.view.add_timer("queued", node, attempt,
                             self.view.now + countdown + self.settings.provisioning_timeout)
+
+    def _queue(self, node: PlanNode) -> str:
+        return node.queue or self.settings.default_queue
 
     def _finish(self, key: str, status: Status) -> None:
         """A node reached a final status: record it and let its container move on."""

@@ -17,7 +17,7 @@ from orchestrator.model import (
     parse_duration,
 )
 from orchestrator.model.pipeline import Step, Variable
-from orchestrator.plan.model import DEFAULT_QUEUE, ROOT, Plan, PlanNode
+from orchestrator.plan.model import ROOT, Plan, PlanNode
 from strategies.model import FailureStrategy
 from strategies.resolve import expand_level, resolve
 
@@ -187,7 +187,7 @@ class _Compiler:
             timeout=_seconds(step.timeout),
             step_type=step.type or _template_type(step),
             spec=spec,
-            queue=selectors[0] if selectors else DEFAULT_QUEUE,
+            queue=selectors[0] if selectors else None,  # None: the deployment's default queue
             line=self._line(key),
         )
         return key

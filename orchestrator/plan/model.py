@@ -18,7 +18,6 @@ ROOT = "#pipeline"
 """Key of the pipeline node (``#`` cannot appear in identifiers, so no stage collides with it)."""
 PIPELINE_ROLLBACK = "#rollback"
 """Key of the container that PipelineRollback builds at run time."""
-DEFAULT_QUEUE = "orchestrator"
 
 CONTAINER_KINDS = frozenset({"pipeline", "stage", "group", "rollback"})
 
@@ -47,6 +46,7 @@ class PlanNode(BaseModel):
     step_type: str | None = None
     spec: dict[str, Any] | None = None
     queue: str | None = None
+    """Celery queue named by the first delegate selector; None: ORCHESTRATOR_DEFAULT_QUEUE."""
     # stages
     stage_type: str | None = None
     child_pipeline: str | None = None

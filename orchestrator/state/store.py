@@ -179,13 +179,15 @@ class RunStore:
 
     def start_attempt(
         self, run_id: str, node: str, attempt: int, *, worker: str, lost_timeout: float,
-        timeout: float | None, prefetch_nodes: list[str], prefetch_outputs: list[str],
+        timeout: float | None, prefetch_nodes: list[str], prefetch_outputs: list[str], token: str = "",
     ) -> StartResult:
+        """Queued -> Running for this attempt, once. Pass the same ``token`` when retrying a call
+        whose reply was lost, so the replay is recognised as this worker's own start."""
         nodes = list(dict.fromkeys(prefetch_nodes))
         outputs = list(dict.fromkeys(prefetch_outputs))
         result = self._start(
             keys=RunKeys(run_id).script_keys(),
-            args=[run_id, node, attempt, time.time(), worker, lost_timeout, timeout or 0,
+            args=[run_id, node, attempt, time.time(), worker, lost_timeout, timeout or 0, token or "-",
                   len(nodes), *nodes, len(outputs), *outputs],
         )
         if not result[0]:
@@ -226,6 +228,10 @@ class RunStore:
 
     def retire_worker(self, name: str) -> None:
         self.redis.hdel(WORKERS, name)
+
+    def queue_depth(self, queue: str) -> int:
+        """Messages waiting in a Celery queue on this Redis (kombu keeps a queue as a list)."""
+        return int(self.redis.llen(queue))
 
     def live_queues(self, ttl: float) -> set[str]:
         now = time.time()
