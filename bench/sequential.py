@@ -86,9 +86,13 @@ def main() -> None:
         run_ours(client, noop_pipeline(5))  # warm both paths
         run_plain(app, 5)
         ours, plain = [], []
-        for _ in range(args.pairs):
-            ours.append(run_ours(client, plan))
-            plain.append(run_plain(app, args.steps))
+        for pair in range(args.pairs):  # alternate which side goes first
+            if pair % 2 == 0:
+                ours.append(run_ours(client, plan))
+                plain.append(run_plain(app, args.steps))
+            else:
+                plain.append(run_plain(app, args.steps))
+                ours.append(run_ours(client, plan))
         sizes = message_sizes(url, client, app)
         client.close()
     report("sequential", {
