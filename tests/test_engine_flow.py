@@ -223,3 +223,22 @@ def test_a_waiting_step_is_published_again_only_if_its_message_is_gone(client) -
     store.retire_worker("pretend@host")
     run.abort()
     redis.delete("parked")
+
+
+def test_when_conditions_decide_at_run_time(client) -> None:
+    doc = client.submit(pipeline("conditions", [stage("s", [
+        shell("probe", 'level="high"', outputs={"level": "level"}),
+        py("always", when={"stageStatus": "Success", "condition": "true"}),
+        py("never", when={"stageStatus": "Success", "condition": "false"}),
+        py("on_high", when={"stageStatus": "Success",
+                            "condition": '<+execution.steps.probe.output.outputVariables.level> == "high" '
+                                         '&& <+pipeline.variables.n> > 2'}),
+        py("on_low", when={"stageStatus": "Success",
+                           "condition": '<+execution.steps.probe.output.outputVariables.level> == "low"'}),
+        py("unresolvable", when={"stageStatus": "All", "condition": "<+env.name> == \"prod\""}),
+    ])], variables=[{"name": "n", "type": "Number", "value": 3}])).wait(60)
+    nodes = doc["nodes"]
+    assert [nodes[f"s.{n}"]["status"] for n in ("always", "never", "on_high", "on_low")] == \
+        ["Success", "Skipped", "Success", "Skipped"]
+    assert nodes["s.unresolvable"]["status"] == "Failed"
+    assert "env.name" in nodes["s.unresolvable"]["message"]
