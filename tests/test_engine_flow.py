@@ -242,3 +242,11 @@ def test_when_conditions_decide_at_run_time(client) -> None:
         ["Success", "Skipped", "Success", "Skipped"]
     assert nodes["s.unresolvable"]["status"] == "Failed"
     assert "env.name" in nodes["s.unresolvable"]["message"]
+
+
+def test_a_step_reads_an_earlier_stage_status(client) -> None:
+    doc = client.submit(pipeline("stage_status", [
+        stage("one", [py("a", "fail", strategies=[on("AllErrors", "Ignore")])]),
+        stage("two", [py("read", "echo", kwargs={"first": "<+pipeline.stages.one.status>"})]),
+    ])).wait(60)
+    assert client.store.output(doc["run_id"], "two.read")["result"] == {"first": "IgnoreFailed"}

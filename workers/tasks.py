@@ -92,7 +92,7 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
         worker=f"{task.request.hostname or runtime.worker_identity()}",
         lost_timeout=settings.lost_step_timeout,
         timeout=plan_node.timeout,
-        prefetch_nodes=engine.plans.finish_prefetch(plan, node),
+        prefetch_nodes=engine.plans.finish_prefetch(plan, node) + engine.plans.status_prefetch(plan, node),
         prefetch_outputs=engine.plans.output_prefetch(plan, node),
     ))
     if not started.started:
@@ -108,9 +108,8 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
         return engine.store.output(run_id, key)
 
     def status(key: str) -> str | None:
-        record = snapshot.nodes.get(key)
-        return (record or {}).get("status") if key in snapshot.nodes else \
-            (engine.store.all_nodes(run_id).get(key) or {}).get("status")
+        record = snapshot.nodes[key] if key in snapshot.nodes else engine.store.node(run_id, key)
+        return (record or {}).get("status")
 
     sequence = snapshot.meta.get("sequence_id")
     resolver = RunContextResolver(plan=plan, node_key=node, run_id=run_id, outputs=outputs, status=status,

@@ -68,6 +68,16 @@ class PlanCache:
         return plan.derived("outputs", node, compute)
 
     @staticmethod
+    def status_prefetch(plan: Plan, node: str) -> list[str]:
+        """Nodes whose status the step's spec refers to (``<+pipeline.stages.S.status>``)."""
+        def compute() -> list[str]:
+            from orchestrator.expressions import status_references
+
+            return sorted(status_references(plan.node(node).spec or {}, plan, node))
+
+        return plan.derived("statuses", node, compute)
+
+    @staticmethod
     def finish_prefetch(plan: Plan, node: str) -> list[str]:
         """Records a step's completion will most likely touch: the step, its containers, and the
         members of the slot that follows it in each container (read in the same round trip as the

@@ -249,6 +249,9 @@ class RunStore:
     def all_attempts(self, run_id: str) -> dict[str, dict[str, Any]]:
         return {k: json.loads(v) for k, v in self.redis.hgetall(RunKeys(run_id).attempts).items()}
 
+    def node(self, run_id: str, key: str) -> dict[str, Any] | None:
+        return _loads(self.redis.hget(RunKeys(run_id).nodes, key))
+
     def output(self, run_id: str, node: str) -> Any:
         return _loads(self.redis.hget(RunKeys(run_id).outputs, node))
 
