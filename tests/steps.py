@@ -61,3 +61,10 @@ def succeed_on_calls(counter_key: str, calls: list[int], error_type: str = "Unkn
     if call not in [int(c) for c in calls]:
         raise StepError(error_type, f"call {call} fails")
     return {"call": call}
+
+
+def sleep_then_touch(seconds: float, path: str) -> dict[str, Any]:
+    """Sleeps, then leaves a mark: the mark shows the function was NOT interrupted."""
+    time.sleep(float(seconds))
+    Path(path).write_text("finished")
+    return {"finished": True}

@@ -44,6 +44,7 @@ class CeleryPublisher:
             task_id=step_task_id(run_id, command.node, command.attempt),
             queue=command.queue,
             countdown=command.countdown or None,
+            soft_time_limit=command.soft_time_limit,
             link_error=self.errback,
         )
 

@@ -140,6 +140,7 @@ def run_step(task: Task, run_id: str, node: str, attempt: int) -> str:
         raise task.retry(
             args=(run_id, node, own_retry.attempt), kwargs={}, countdown=own_retry.countdown,
             task_id=runtime.step_task_id(run_id, node, own_retry.attempt), queue=own_retry.queue,
+            soft_time_limit=own_retry.soft_time_limit,
             max_retries=None,
         )
     return outcome["result"]

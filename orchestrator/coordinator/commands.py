@@ -15,6 +15,8 @@ class Publish:
     queue: str
     step_type: str
     countdown: float = 0.0
+    soft_time_limit: float | None = None
+    """Celery's soft time limit (prefork): interrupts a step that cannot stop itself."""
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,15 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
 
 
+SOFT_LIMIT_GRACE = 1.0
+"""Seconds past a step's timeout before Celery's soft time limit interrupts it: an executor that
+enforces its own timeout (ShellScript, Http) reports first, with its output."""
+
+
+def soft_time_limit_for(node: PlanNode) -> float | None:
+    return node.timeout + SOFT_LIMIT_GRACE if node.timeout else None
+
+
 def _sequence_id(meta: dict[str, str]) -> int | None:
     value = meta.get("sequence_id")
     return int(value) if value not in (None, "") else None
@@ -228,7 +237,8 @@ class ContainerFlow:
 
     def _publish(self, node: str, attempt: int, countdown: float) -> None:
         plan_node = self.plan.node(node)
-        self.view.command(Publish(node, attempt, self._queue(plan_node), plan_node.step_type or "", countdown))
+        self.view.command(Publish(node, attempt, self._queue(plan_node), plan_node.step_type or "", countdown,
+                                  soft_time_limit=soft_time_limit_for(plan_node)))
         self.view.add_timer("queued", node, attempt,
                             self.view.now + countdown + self.settings.provisioning_timeout)
 

@@ -11,7 +11,13 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from orchestrator.config import Settings
-from orchestrator.coordinator.commands import AbortChild, Command, CreateChild, NotifyParent, Publish
+from orchestrator.coordinator.commands import (
+    AbortChild,
+    Command,
+    CreateChild,
+    NotifyParent,
+    Publish,
+)
 from orchestrator.coordinator.statuses import Status
 from orchestrator.coordinator.transitions import Transitions
 from orchestrator.coordinator.view import RunView, StaleSnapshot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from orchestrator.coordinator.commands import CreateChild, Publish
+from orchestrator.coordinator.containers import soft_time_limit_for
 from orchestrator.coordinator.statuses import FINISHED, Status
 from strategies.actions import FailureActions
 from strategies.errors import ErrorType
@@ -32,7 +33,8 @@ class TimerHandlers(FailureActions):
         # attempts start exactly once.
         depth = self.queue_depth(queue) if self.queue_depth else None
         if not depth:
-            self.view.command(Publish(node, attempt, queue, plan_node.step_type or ""))
+            self.view.command(Publish(node, attempt, queue, plan_node.step_type or "",
+                                      soft_time_limit=soft_time_limit_for(plan_node)))
         self.view.add_timer("queued", node, attempt, self.view.now + self.settings.provisioning_timeout)
         return True
 
