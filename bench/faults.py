@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import median, report
-from tests.pipeline_builders import parallel, pipeline, py, stage
+from tests.pipeline_builders import parallel, pipeline, stage
 from tests.process_helpers import Cluster, python_step, wait_for
 
 PROFILES = {

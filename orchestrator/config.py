@@ -14,10 +14,6 @@ def _float(name: str, default: float) -> float:
     return float(value) if value not in (None, "") else default
 
 
-def _int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
-
 
 @dataclass(frozen=True)
 class Settings:

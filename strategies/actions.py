@@ -137,7 +137,7 @@ class FailureActions(ContainerFlow):
             self.view.update(scope, status=failed, ended_at=self.view.now)
             self._abort_run(Status.ABORTED, f"aborted by the failure strategy of {scope}: {message}")
         elif kind == "PipelineRollback":
-            self._pipeline_rollback(scope)
+            self._pipeline_rollback()
         elif kind == "StageRollback":
             self._scope_rollback(self.plan.node(scope).stage or scope, "rollback")
         elif kind == "StepGroupRollback":
@@ -145,11 +145,10 @@ class FailureActions(ContainerFlow):
         else:  # Retry, ManualIntervention and MarkAsFailure have no meaning for a whole scope
             self._finish(scope, failed)
 
-
     def _rollback(self, node: str, kind: str) -> None:
         plan_node = self.plan.node(node)
         if kind == "PipelineRollback":
-            self._pipeline_rollback(plan_node.stage or node)
+            self._pipeline_rollback()
             return
         scope = plan_node.stage
         if kind == "StepGroupRollback":
@@ -171,7 +170,7 @@ class FailureActions(ContainerFlow):
         else:
             self._rollback_done(scope, Status.SUCCESS)
 
-    def _pipeline_rollback(self, failing_stage: str) -> None:
+    def _pipeline_rollback(self) -> None:
         """Stop everything; roll back every stage that ran, last block first (SPEC §8)."""
         view = self.view
         root = view.get(ROOT)

@@ -66,7 +66,6 @@ class ContainerFlow:
         self.queue_depth = queue_depth
         self._agenda: list[str] = []
 
-
     def _rollback_done(self, owner: str, section_status: str) -> None:
         raise NotImplementedError  # strategies.actions.FailureActions
 
@@ -264,7 +263,6 @@ class ContainerFlow:
             if record.get("error_type") and status not in (Status.SUCCESS, Status.SKIPPED):
                 self._note_error(node.parent, record["error_type"], record.get("message"))
             self._child_done(node.parent, key, status)
-
 
     def _stop_descendants(self, scope: str, status: Status, reset: bool = False) -> None:
         """Stop every active node under ``scope``; not-started steps become Skipped.

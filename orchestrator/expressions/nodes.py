@@ -106,7 +106,6 @@ class Or:
 
 
 Node = Union[Lit, Template, Ref, Nested, Call, Method, Attr, Compare, Not, And, Or]
-BOOLEAN_NODES = (Compare, Not, And, Or)
 
 
 def children(node: Node) -> tuple[Node, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 PathPart = str | int
 YamlPath = tuple[PathPart, ...]
@@ -18,17 +17,6 @@ def format_path(path: YamlPath) -> str:
             out += f".{part}" if out else str(part)
     return out
 
-
-def value_at(data: Any, path: YamlPath) -> Any:
-    """The value at ``path`` in plain data, or None if the path does not exist."""
-    for part in path:
-        if isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data):
-            data = data[part]
-        elif isinstance(part, str) and isinstance(data, dict) and part in data:
-            data = data[part]
-        else:
-            return None
-    return data
 
 
 def line_of(lines: dict[YamlPath, int], path: YamlPath) -> int | None:

@@ -19,7 +19,6 @@ ROOT = "#pipeline"
 PIPELINE_ROLLBACK = "#rollback"
 """Key of the container that PipelineRollback builds at run time."""
 
-CONTAINER_KINDS = frozenset({"pipeline", "stage", "group", "rollback"})
 
 
 class PlanNode(BaseModel):
@@ -53,10 +52,6 @@ class PlanNode(BaseModel):
     child_inputs: dict[str, Any] | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     line: int | None = None
-
-    @property
-    def is_container(self) -> bool:
-        return self.kind in CONTAINER_KINDS
 
 
 class Plan(BaseModel):

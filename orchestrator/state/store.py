@@ -214,9 +214,6 @@ class RunStore:
         pipe.hdel(RunKeys(run_id).timers, member)
         pipe.execute()
 
-    def timer_deadline(self, member: str) -> float | None:
-        return self.redis.zscore(TIMERS, member)
-
     def heartbeat(self, members: list[str], deadline: float) -> list[str]:
         if not members:
             return []

@@ -35,7 +35,7 @@ import threading
 import time
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, field_validator, model_validator
 
 from orchestrator.model.common import HarnessModel
 from strategies.errors import ErrorType, StepError
