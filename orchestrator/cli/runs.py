@@ -26,6 +26,7 @@ from rich.live import Live
 from rich.table import Table
 
 from orchestrator.cli.app import app
+from orchestrator.cli.output import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED
 from orchestrator.cli.output import input_errors
 from orchestrator.cli.render import run_view, status_text, waiting_commands, waiting_hints
 
@@ -54,7 +55,7 @@ RedisOption = typer.Option(None, "--redis-url", envvar="ORCHESTRATOR_REDIS_URL",
 
 def _usage_error(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(2)
+    return typer.Exit(EXIT_INVALID)
 
 
 @contextmanager
@@ -96,7 +97,7 @@ def _handle(client: Any, run_id: str) -> Any:
 def _exit_code(status: str) -> int:
     from orchestrator.coordinator.statuses import is_success_like
 
-    return 0 if is_success_like(status) else 1
+    return EXIT_OK if is_success_like(status) else EXIT_RUN_FAILED
 
 
 def _print_json(document: Any) -> None:
@@ -179,7 +180,7 @@ def run(
             err.print(f"[yellow]run {handle.id} still {still} after {timeout:g}s"
                       + ("; aborted (the embedded Redis stops with this command)" if client.embedded else
                          f"; it goes on (`orchestrator status {handle.id}`)") + "[/yellow]")
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_RUN_FAILED)
         raise typer.Exit(_exit_code(doc["status"]))
     finally:
         if client is not None:
@@ -354,22 +355,27 @@ def intervene(
     console.print(f"{node}: {action}")
 
 
+def _decide(run_id: str, node: str, redis_url: str | None, approved: bool) -> None:
+    by = os.environ.get("USER")
+    _operator(run_id, redis_url, lambda h: h.approve(node, by=by) if approved else h.reject(node, by=by))
+    console.print(f"{node}: {'approved' if approved else 'rejected'}")
+
+
+ApprovalNode = typer.Argument(..., help="Node key of the waiting approval step")
+
+
 @app.command()
-def approve(run_id: str = typer.Argument(...), node: str = typer.Argument(..., help="Node key of the "
-                                                                                    "waiting approval step"),
+def approve(run_id: str = typer.Argument(...), node: str = ApprovalNode,
             redis_url: Optional[str] = RedisOption) -> None:
     """Approve a HarnessApproval step (status ApprovalWaiting)."""
-    _operator(run_id, redis_url, lambda h: h.approve(node, by=os.environ.get("USER")))
-    console.print(f"{node}: approved")
+    _decide(run_id, node, redis_url, approved=True)
 
 
 @app.command()
-def reject(run_id: str = typer.Argument(...), node: str = typer.Argument(..., help="Node key of the "
-                                                                                  "waiting approval step"),
+def reject(run_id: str = typer.Argument(...), node: str = ApprovalNode,
            redis_url: Optional[str] = RedisOption) -> None:
     """Reject a HarnessApproval step: it ends ApprovalRejected (error type ApprovalRejection)."""
-    _operator(run_id, redis_url, lambda h: h.reject(node, by=os.environ.get("USER")))
-    console.print(f"{node}: rejected")
+    _decide(run_id, node, redis_url, approved=False)
 
 
 # --- workers ------------------------------------------------------------------------------------
