@@ -26,6 +26,7 @@ for _name, _value in FAST_SETTINGS.items():
 os.environ.pop("ORCHESTRATOR_REDIS_URL", None)
 os.environ.pop("ORCHESTRATOR_BROKER_URL", None)
 
+from tests.process_helpers import aof_cluster, cluster  # noqa: E402,F401 - fixtures for process tests
 from tests.redis_process import RedisProcess  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -24,10 +24,9 @@ import psutil
 import pytest
 
 from tests.pipeline_builders import on, parallel, pipeline, py, retry, stage
-from tests.process_helpers import (  # noqa: F401 - cluster is a fixture
+from tests.process_helpers import (
     Cluster,
     attempts_started,
-    cluster,
     pool_children,
     python_step,
     seconds_between,

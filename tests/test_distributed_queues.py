@@ -9,7 +9,7 @@ ORCHESTRATOR_PROVISIONING_TIMEOUT (3 s here).
 from __future__ import annotations
 
 from tests.pipeline_builders import group, pipeline, py, stage
-from tests.process_helpers import Cluster, attempts_started, cluster  # noqa: F401 - fixture
+from tests.process_helpers import Cluster, attempts_started
 
 
 def selectors(element: dict, *names: str) -> dict:

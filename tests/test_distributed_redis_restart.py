@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from tests.pipeline_builders import pipeline, stage
-from tests.process_helpers import Cluster, aof_cluster, attempts_started, python_step, wait_for  # noqa: F401
+from tests.process_helpers import Cluster, attempts_started, python_step, wait_for
 
 STEPS = 20
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tests.pipeline_builders import pipeline, py, stage
-from tests.process_helpers import Cluster, cluster  # noqa: F401 - fixture
+from tests.process_helpers import Cluster
 
 
 def test_a_python_step_past_its_timeout_is_interrupted(cluster: Cluster, tmp_path: Path) -> None:

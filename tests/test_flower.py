@@ -13,10 +13,9 @@ import subprocess
 import httpx
 
 from tests.pipeline_builders import pipeline, py, shell, stage
-from tests.process_helpers import (  # noqa: F401 - cluster is a fixture
+from tests.process_helpers import (
     ROOT,
     Cluster,
-    cluster,
     free_port,
     orchestrator_command,
     process_env,
